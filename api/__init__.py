@@ -1,0 +1,63 @@
+"""backprop: parse a program, evaluate it, and get every node's value and gradient.
+
+    >>> from backprop import evaluate
+    >>> evaluate("(a + b) * c", a=7, b=3, c=2).gradients
+    {'a': 2.0, 'b': 2.0, 'c': 10.0}
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from .graph.engine import Evaluation, NodeResult, check_inputs
+from .graph.engine import evaluate as _evaluate
+from .graph.errors import (
+    ArityError,
+    BackpropError,
+    DomainError,
+    InputError,
+    LimitError,
+    NameError_,
+    ParseError,
+    ShapeError,
+)
+from .graph.program import Program
+from .parser import parse
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArityError",
+    "BackpropError",
+    "DomainError",
+    "Evaluation",
+    "InputError",
+    "LimitError",
+    "NameError_",
+    "NodeResult",
+    "ParseError",
+    "Program",
+    "ShapeError",
+    "evaluate",
+    "parse",
+]
+
+
+def evaluate(program: str | Program, values: Mapping[str, object] | None = None, /, **named) -> Evaluation:
+    """Evaluate a program (text or parsed) at the given input values; returns values and gradients.
+
+    Values may be given as a mapping, as keyword arguments, or both. Raises a BackpropError kind
+    (with line and column) for anything wrong with the program or the values.
+    """
+    if isinstance(program, str):
+        program = parse(program)
+    given = {**(values or {}), **named}
+    inputs = {name: _as_value(name, value) for name, value in given.items()}
+    check_inputs(program, inputs)
+    return _evaluate(program, {name: inputs[name] for name in program.inputs})
+
+
+def _as_value(name: str, value: object):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"the value of {name} must be a number, not {type(value).__name__}")
+    return float(value)

@@ -1,0 +1,5 @@
+"""`python -m backprop` runs the command line."""
+
+from .cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The command line: Typer commands and Rich/JSON renderers (no math)."""

@@ -1,0 +1,238 @@
+"""Forward and backward passes over a program's tape. The engine knows no op by name.
+
+Forward: walk the nodes in id order (a topological order) and compute each value from its inputs.
+Backward: seed dL/dL = 1 at the output, walk the nodes in reverse id order, and hand every input
+of a node its share g·∂node/∂input through the op's vjp, summed with `+` (the lecture's
+`child.grad += parent.grad * ∂parent/∂child`). Both passes are loops, so depth costs no stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from . import kernels
+from .errors import DomainError, InputError, NameError_
+from .ops import CONST, INPUT
+from .program import Program
+
+
+def check_inputs(program: Program, given: Mapping[str, object]) -> list[str]:
+    """Raise if a needed input is missing or a given one clashes; return the given names never used."""
+    for name in given:
+        if name in program.bindings:
+            start = program.binding_starts[name]
+            raise NameError_(
+                f"{name} is given a value, but the program defines {name} itself",
+                hint=f"drop the value for {name}, or rename {name} in the program",
+            ).at(program.source, start, start + len(name))
+    missing = [name for name in program.inputs if name not in given]
+    if missing:
+        first = program.nodes[program.inputs[missing[0]]]
+        options = " ".join(f"--{name} VALUE" for name in missing)
+        raise NameError_(
+            f"no value for {', '.join(missing)}",
+            hint=f"pass {options} (or --var NAME=VALUE)",
+        ).at(program.source, first.start, first.end)
+    for name in program.inputs:
+        if not kernels.is_finite(given[name]):
+            raise InputError(
+                f"the value of {name} is not a finite number: {given[name]!r}",
+                hint="give a finite number; NaN and infinity are refused",
+            )
+    return [name for name in given if name not in program.inputs]
+
+
+def forward(program: Program, inputs: Mapping[str, object]) -> list:
+    """The value of every node, given a value for every input variable."""
+    nodes = program.nodes
+    values: list = [None] * len(nodes)
+    node = None
+    try:
+        for node in nodes:
+            op = node.op
+            if op.forward is not None:
+                values[node.id] = op.forward(*[values[i] for i in node.inputs])
+            elif op is INPUT:
+                values[node.id] = inputs[node.name]
+            else:
+                values[node.id] = node.constant
+    except (ArithmeticError, ValueError) as failure:
+        raise _undefined_value(program, node, values, failure) from None
+    bad = _first_nonfinite(values)
+    if bad is not None:
+        raise _undefined_value(program, nodes[bad], values, None)
+    return values
+
+
+def backward(program: Program, values: list) -> list:
+    """dL/d(node) for every node that an input flows into (None for the others), L the output."""
+    nodes = program.nodes
+    grads: list = [None] * len(nodes)
+    output = program.output
+    grads[output] = 1.0 + 0.0 * values[output]  # dL/dL = 1, in the output's shape
+    node = None
+    try:
+        for node in reversed(nodes[: output + 1]):
+            g = grads[node.id]
+            if g is None or node.op.vjp is None:
+                continue
+            contributions = node.op.vjp(g, values[node.id], *[values[i] for i in node.inputs])
+            for i, contribution in zip(node.inputs, contributions):
+                if contribution is None or not nodes[i].needs_grad:
+                    continue
+                # `a + b`, never `+=`: an op may hand the same array to two inputs (add's g, g).
+                grads[i] = contribution if grads[i] is None else grads[i] + contribution
+    except (ArithmeticError, ValueError) as failure:
+        raise _undefined_derivative(program, node, values, failure) from None
+    bad = _last_nonfinite(grads)
+    if bad is not None:
+        raise _undefined_derivative(program, _blame(program, values, grads, bad), values, None)
+    return grads
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """One row of the result: a node with its value and gradient."""
+
+    id: int
+    name: str | None
+    op: str
+    expr: str
+    inputs: tuple[int, ...]
+    value: object
+    grad: object  # None where no input flows into the node
+
+
+@dataclass
+class Evaluation:
+    """A program evaluated at one point: every node's value and gradient."""
+
+    program: Program
+    inputs: dict[str, object]
+    values: list
+    grads: list
+
+    @property
+    def value(self):
+        """The value of the output L."""
+        return self.values[self.program.output]
+
+    @property
+    def gradients(self) -> dict[str, object]:
+        """dL/dx for every input variable x, in order of first use."""
+        return {name: self.grad_of(i) for name, i in self.program.inputs.items()}
+
+    def grad_of(self, node_id: int):
+        """dL/d(node); 0 for a node that does not reach the output; None for a constant."""
+        grad = self.grads[node_id]
+        if grad is None and self.program.nodes[node_id].needs_grad:
+            return 0.0 * self.values[node_id]
+        return grad
+
+    @property
+    def nodes(self) -> list[NodeResult]:
+        labels = self.program.labels()
+        return [
+            NodeResult(
+                id=node.id,
+                name=labels[node.id],
+                op=node.op.name,
+                expr=self.program.expr(node.id),
+                inputs=node.inputs,
+                value=self.values[node.id],
+                grad=self.grad_of(node.id),
+            )
+            for node in self.program.nodes
+        ]
+
+
+def evaluate(program: Program, inputs: Mapping[str, object]) -> Evaluation:
+    """Forward and backward at one point (inputs must already be checked)."""
+    values = forward(program, inputs)
+    return Evaluation(program, dict(inputs), values, backward(program, values))
+
+
+def kinks(program: Program, values: list) -> list[int]:
+    """Ids of nodes evaluated exactly at a kink (relu at 0, a max/min tie)."""
+    return [
+        node.id
+        for node in program.nodes
+        if node.op.kink is not None and node.op.kink(*[values[i] for i in node.inputs])
+    ]
+
+
+# -- errors that name the subexpression and the values that reached it -------------------------
+
+
+def _first_nonfinite(values: list) -> int | None:
+    for i, value in enumerate(values):
+        if value is not None and not kernels.is_finite(value):
+            return i
+    return None
+
+
+def _last_nonfinite(values: list) -> int | None:
+    for i in range(len(values) - 1, -1, -1):
+        if values[i] is not None and not kernels.is_finite(values[i]):
+            return i
+    return None
+
+
+def _blame(program: Program, values: list, grads: list, bad: int):
+    """The node whose vjp handed a non-finite gradient to node `bad` (whose users are all finite)."""
+    for user in program.users()[bad]:
+        node = program.nodes[user]
+        if grads[user] is None:
+            continue
+        contributions = node.op.vjp(grads[user], values[user], *[values[i] for i in node.inputs])
+        for i, contribution in zip(node.inputs, contributions):
+            if i == bad and contribution is not None and not kernels.is_finite(contribution):
+                return node
+    return program.nodes[bad]
+
+
+def _describe_inputs(program: Program, node, values: list) -> str:
+    parts = []
+    for i in dict.fromkeys(node.inputs):
+        text = program.expr(i, limit=40)
+        if program.nodes[i].op is CONST:
+            parts.append(text)  # a literal says its own value
+        else:
+            parts.append(f"{text} = {format_value(values[i])}")
+    return ", ".join(parts)
+
+
+def _undefined_value(program: Program, node, values: list, failure: Exception | None) -> DomainError:
+    expr = program.expr(node.id, limit=60)
+    if isinstance(failure, ZeroDivisionError):
+        message = f"{expr} is a division by zero"
+    elif isinstance(failure, OverflowError) or (failure is None and _is_infinite(values[node.id])):
+        message = f"{expr} overflows: the result is too large for a float64"
+    else:
+        reason = node.op.domain or "the result is not a number"
+        message = f"{expr} is undefined: {reason}"
+    if node.inputs:
+        message += f" (here {_describe_inputs(program, node, values)})"
+    hint = "change the input values, or the program, so that this subexpression stays defined"
+    return DomainError(message, hint=hint).at(program.source, node.start, node.end)
+
+
+def _undefined_derivative(program: Program, node, values: list, failure: Exception | None) -> DomainError:
+    expr = program.expr(node.id, limit=60)
+    message = f"the derivative of {expr} is not finite here"
+    if node.inputs:
+        message += f" ({_describe_inputs(program, node, values)})"
+    hint = "no finite slope exists at this point (sqrt at 0, or a power of a negative base with respect to its exponent); move the input off it"
+    return DomainError(message, hint=hint).at(program.source, node.start, node.end)
+
+
+def _is_infinite(value) -> bool:
+    return value is not None and not kernels.is_finite(value) and value == value
+
+
+def format_value(value) -> str:
+    """A short human spelling of a value: 6 significant digits, no negative zero."""
+    if isinstance(value, float):
+        return f"{value + 0.0:.6g}"
+    return str(value)

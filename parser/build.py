@@ -1,0 +1,339 @@
+"""Text → Program. The LALR parser calls a Builder method as it reduces each rule, so nodes are
+made as the text is read: no parse tree, and no recursion however deep the nesting.
+
+The builder only builds: it resolves names, checks calls against the op registry, and records
+where each node came from. It computes no values.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import threading
+from pathlib import Path
+from typing import NamedTuple
+
+from ..graph.errors import ArityError, DomainError, NameError_, ParseError
+from ..graph.ops import FUNCTIONS, OPS
+from ..graph.program import Program
+
+GRAMMAR = Path(__file__).with_name("grammar.lark")
+
+CONSTANTS = {"pi": math.pi}
+
+# Tokens after which a line break does not end the statement (the expression goes on).
+_CONTINUES_LINE = {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "EQUAL", "COMMA", "LPAR"}
+_OPENS, _CLOSES = {"LPAR", "LSQB"}, {"RPAR", "RSQB"}
+
+
+class Term(NamedTuple):
+    """A parsed subexpression: its node, and the span of text it covers (brackets included)."""
+
+    node: int
+    start: int
+    end: int
+
+
+class StatementBreaks:
+    """Lark post-lexer: a newline ends a statement, except inside brackets, after an operator,
+    or when the statement is still empty (blank lines)."""
+
+    always_accept = ("_NEWLINE",)
+
+    def process(self, stream):
+        depth, continues = 0, True
+        for token in stream:
+            kind = token.type
+            if kind == "_NEWLINE":
+                if depth == 0 and not continues:
+                    continues = True  # collapse runs of blank lines
+                    yield token
+                continue
+            if kind in _OPENS:
+                depth += 1
+            elif kind in _CLOSES and depth:
+                depth -= 1
+            continues = kind in _CONTINUES_LINE
+            yield token
+
+
+class Builder:
+    """Parser callbacks, one per grammar alias; they append nodes to `self.program`."""
+
+    def __init__(self) -> None:
+        self.program = Program("")
+
+    # -- leaves -------------------------------------------------------------------------------
+
+    def number(self, token) -> Term:
+        value = float(token)
+        if not math.isfinite(value):
+            raise DomainError(
+                f"the number {_short(token)} is too large for a float64",
+                hint="numbers must be below about 1.8e308",
+            ).at(self.program.source, token.start_pos, token.end_pos)
+        return Term(self.program.add_constant(value, token.start_pos, token.end_pos), token.start_pos, token.end_pos)
+
+    def name(self, token) -> Term:
+        name, start, end = str(token), token.start_pos, token.end_pos
+        if name in CONSTANTS:
+            return Term(self.program.add_constant(CONSTANTS[name], start, end), start, end)
+        if name in FUNCTIONS:
+            raise NameError_(
+                f"{name} is a function, not a value",
+                hint=f"call it, as in {name}(x)",
+            ).at(self.program.source, start, end)
+        return Term(self.program.variable(name, start, end), start, end)
+
+    # -- operators ----------------------------------------------------------------------------
+
+    def _apply(self, op_name: str, terms: tuple[Term, ...], start: int, end: int) -> Term:
+        node = self.program.add(OPS[op_name], tuple(term.node for term in terms), start, end)
+        return Term(node, start, end)
+
+    def _binary(self, op_name: str, left: Term, right: Term) -> Term:
+        return self._apply(op_name, (left, right), left.start, right.end)
+
+    def add(self, left, _op, right):
+        return self._binary("add", left, right)
+
+    def sub(self, left, _op, right):
+        return self._binary("sub", left, right)
+
+    def mul(self, left, _op, right):
+        return self._binary("mul", left, right)
+
+    def div(self, left, _op, right):
+        return self._binary("div", left, right)
+
+    def matmul(self, left, _op, right):
+        return self._binary("matmul", left, right)
+
+    def pow(self, base, _op, exponent):
+        return self._binary("pow", base, exponent)
+
+    def neg(self, sign, operand: Term) -> Term:
+        return self._apply("neg", (operand,), sign.start_pos, operand.end)
+
+    def pos(self, sign, operand: Term) -> Term:
+        return Term(operand.node, sign.start_pos, operand.end)  # +x is x itself
+
+    def group(self, lpar, inner: Term, rpar) -> Term:
+        return Term(inner.node, lpar.start_pos, rpar.end_pos)
+
+    def call(self, name_token, _lpar, arguments, rpar) -> Term:
+        name, start = str(name_token), name_token.start_pos
+        arguments = arguments or ()
+        op = FUNCTIONS.get(name)
+        if op is None:
+            raise _unknown_function(name).at(self.program.source, start, name_token.end_pos)
+        if len(arguments) != op.arity:
+            plural = "s" if op.arity != 1 else ""
+            raise ArityError(
+                f"{name} takes {op.arity} argument{plural}, but {len(arguments)} {'was' if len(arguments) == 1 else 'were'} given",
+                hint=f"call it as {_signature(op)}",
+            ).at(self.program.source, start, rpar.end_pos)
+        return self._apply(name, tuple(arguments), start, rpar.end_pos)
+
+    def arguments(self, *items) -> tuple[Term, ...]:
+        return tuple(item for item in items if isinstance(item, Term))
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def assign(self, name_token, _equal, value: Term):
+        name, start = str(name_token), name_token.start_pos
+        if name in CONSTANTS or name in FUNCTIONS:
+            what = "a constant" if name in CONSTANTS else "a function"
+            raise NameError_(
+                f"{name} is {what} and cannot be assigned to",
+                hint="pick another name",
+            ).at(self.program.source, start, name_token.end_pos)
+        self.program.bind(name, value.node, start)
+        return ("assign", value)
+
+    def result(self, value: Term):
+        return ("result", value)
+
+    def start(self, *statements):
+        for kind, value in statements[:-1]:
+            if kind == "result":
+                raise ParseError(
+                    "this expression is computed but never used: only the last statement is the output",
+                    hint="give it a name (name = ...) or make it the last statement",
+                ).at(self.program.source, value.start, value.end)
+        self.program.output = statements[-1][1].node
+        return self.program
+
+
+def _unknown_function(name: str) -> NameError_:
+    close = difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]}?" if close else f"the functions are: {', '.join(FUNCTIONS)}"
+    return NameError_(f"unknown function {name}", hint=hint)
+
+
+def _signature(op) -> str:
+    params = ", ".join("xyzw"[i] for i in range(op.arity))
+    return f"{op.name}({params})"
+
+
+def _short(text: str, limit: int = 24) -> str:
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit - 1]}…"
+
+
+# ------------------------------------------------------------------------------------------------
+# The parser: built once per process, fed one text at a time.
+# ------------------------------------------------------------------------------------------------
+
+
+class _Parser:
+    def __init__(self) -> None:
+        from lark import Lark
+
+        self.builder = Builder()
+        self.lark = Lark(
+            GRAMMAR.read_text(encoding="utf-8"),
+            parser="lalr",
+            lexer="contextual",
+            postlex=StatementBreaks(),
+            transformer=_callbacks(self.builder),
+            maybe_placeholders=True,
+        )
+        self.lock = threading.Lock()
+
+    def parse(self, text: str) -> Program:
+        from lark.exceptions import UnexpectedInput
+
+        with self.lock:  # the builder holds the program being built
+            self.builder.program = Program(text)
+            try:
+                return self.lark.parse(text)
+            except UnexpectedInput as failure:
+                raise _syntax_error(text, failure) from None
+            finally:
+                self.builder.program = Program("")
+
+
+def _callbacks(builder: Builder):
+    """A Lark transformer whose methods are the builder's, called with the rule's children inline."""
+    from lark import Transformer
+
+    class Callbacks(Transformer):
+        pass
+
+    for name in dir(Builder):
+        if not name.startswith("_"):
+            method = getattr(builder, name)
+            setattr(Callbacks, name, _inline(method))
+    return Callbacks()
+
+
+def _inline(method):
+    def callback(self, children):
+        return method(*children)
+
+    return callback
+
+
+_parser: _Parser | None = None
+_parser_lock = threading.Lock()
+
+
+def parse(text: str) -> Program:
+    """Parse program text into a Program (raises ParseError, NameError_, ArityError, DomainError)."""
+    global _parser
+    if not text.strip() or _only_comments(text):
+        raise ParseError("the program is empty", hint='write an expression, e.g. "(a + b) * c"', line=1, column=1)
+    with _parser_lock:
+        if _parser is None:
+            _parser = _Parser()
+    return _parser.parse(text)
+
+
+def _only_comments(text: str) -> bool:
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
+
+
+# ------------------------------------------------------------------------------------------------
+# Syntax errors in words
+# ------------------------------------------------------------------------------------------------
+
+_TOKEN_WORDS = {
+    "NUMBER": "a number",
+    "NAME": "a name",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "STAR": "'*'",
+    "SLASH": "'/'",
+    "AT": "'@'",
+    "POW": "'**'",
+    "EQUAL": "'='",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "COMMA": "','",
+    "_SEMICOLON": "';'",
+    "_NEWLINE": "a new line",
+    "$END": "the end of the program",
+}
+_STARTS_VALUE = {"NUMBER", "NAME", "LPAR", "MINUS", "PLUS"}
+_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW"}
+_BINARY_ONLY = {"STAR", "SLASH", "AT", "POW"}  # operators that cannot start an expression
+
+
+def _syntax_error(text: str, failure) -> ParseError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
+    line, column = failure.line, failure.column
+    if isinstance(failure, UnexpectedCharacters):
+        char = text[failure.pos_in_stream] if failure.pos_in_stream < len(text) else ""
+        return ParseError(
+            f"unexpected character {char!r}",
+            hint="names are letters, digits and _; operators are + - * / @ ** ^",
+            line=line,
+            column=column,
+        )
+    expected = set(getattr(failure, "expected", ()) or ())
+    token = getattr(failure, "token", None)
+    kind = getattr(token, "type", "$END")
+    if kind == "$END" or line in (None, -1):
+        line, column = _end_position(text)
+        found = ""
+    else:
+        found = f"{kind.lower()} {str(token)!r}" if kind in ("NAME", "NUMBER") else _TOKEN_WORDS.get(kind, repr(str(token)))
+    wanted = _expected_words(expected)
+    message = "the program ends too early" if kind == "$END" else f"unexpected {found}"
+    message += f"; expected {wanted}" if wanted else ""
+    width = len(str(token)) if kind not in ("$END", "_NEWLINE") and token is not None else 1
+    return ParseError(message, hint=_syntax_hint(kind, expected), line=line, column=column, width=width)
+
+
+def _expected_words(expected: set[str]) -> str:
+    if expected & {"NAME", "NUMBER"} and not expected & _BINARY_ONLY:
+        return "an expression (a number, a name, '(' or a function call)"
+    words = [_TOKEN_WORDS[name] for name in _TOKEN_WORDS if name in expected]
+    if len(words) > 6:
+        words = words[:6] + ["…"]
+    return " or ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _syntax_hint(kind: str, expected: set[str]) -> str | None:
+    if kind == "$END" and "RPAR" in expected:
+        return "a bracket is not closed: add ')'"
+    if kind in ("NAME", "NUMBER", "LPAR") and expected & _OPERATORS:
+        return "an operator is missing: write 2*x, not 2x or 2 x"
+    if kind in ("$END", "_NEWLINE", "_SEMICOLON", "RPAR") and expected & _STARTS_VALUE:
+        return "an expression is missing here; to go on to the next line, end the line with an operator or open a bracket"
+    if kind == "COMMA":
+        return "commas only separate the arguments of a call, as in max(a, b)"
+    if kind == "EQUAL":
+        return "only a plain name can be assigned to, and = is not comparison"
+    if "RPAR" in expected:
+        return "a bracket is not closed"
+    return None
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    stripped = text.rstrip()
+    line = stripped.count("\n") + 1
+    column = len(stripped) - (stripped.rfind("\n") + 1) + 1
+    return line, column
