@@ -121,7 +121,7 @@ def warn(message: str) -> None:
 def rows_to_show(evaluation: Evaluation, limit: int, show_all: bool) -> list[int]:
     """Node ids for the table: all of them, or past `limit` the inputs, named nodes and output."""
     program = evaluation.program
-    count = len(program.nodes)
+    count = len(program)
     if show_all or count <= limit:
         return list(range(count))
     keep = sorted(set(program.inputs.values()) | set(program.bindings.values()) | {program.output})
@@ -154,20 +154,20 @@ def print_evaluation(
     for node_id in shown:
         if node_id != previous + 1:
             table.add_row("⋮", "", "", f"[dim]{node_id - previous - 1} rows not shown[/dim]", "", "")
-        node = program.nodes[node_id]
-        style = "bold" if node_id == program.output else ("cyan" if node.op.name == "input" else None)
+        op_name = program.ops[node_id].name
+        style = "bold" if node_id == program.output else ("cyan" if op_name == "input" else None)
         table.add_row(
             str(node_id),
             labels[node_id] or "",
-            node.op.name,
+            op_name,
             program.expr(node_id),
             format_value(evaluation.values[node_id]),
             _grad_text(evaluation.grad_of(node_id)),
             style=style,
         )
         previous = node_id
-    if len(shown) < len(program.nodes):
-        table.caption = f"{len(shown)} of {len(program.nodes)} nodes shown (inputs, named nodes, output); --all shows every node"
+    if len(shown) < len(program):
+        table.caption = f"{len(shown)} of {len(program)} nodes shown (inputs, named nodes, output); --all shows every node"
     console.print(table)
 
     output = labels[program.output]

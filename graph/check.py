@@ -84,15 +84,11 @@ def _output_at(program: Program, point: dict, name: str, value: float) -> float:
 
 def _inputs_upstream_of(program: Program, node_ids: list[int]) -> set[str]:
     """Names of the input variables that flow into any of the given nodes."""
-    marked = [False] * len(program.nodes)
+    marked = bytearray(len(program))
     for i in node_ids:
         marked[i] = True
-    names = set()
-    for node in reversed(program.nodes):
-        if not marked[node.id]:
-            continue
-        if node.name in program.inputs and program.inputs[node.name] == node.id:
-            names.add(node.name)
-        for i in node.inputs:
-            marked[i] = True
-    return names
+    for node_id in range(len(program) - 1, -1, -1):
+        if marked[node_id]:
+            for i in program.inputs_of(node_id):
+                marked[i] = True
+    return {name for name, node_id in program.inputs.items() if marked[node_id]}

@@ -8,12 +8,13 @@ of a node its share g·∂node/∂input through the op's vjp, summed with `+` (t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping
 
 from . import kernels
 from .errors import DomainError, InputError, NameError_
-from .ops import CONST, INPUT
+from .ops import CONST
 from .program import Program
 
 
@@ -28,12 +29,12 @@ def check_inputs(program: Program, given: Mapping[str, object]) -> list[str]:
             ).at(program.source, start, start + len(name))
     missing = [name for name in program.inputs if name not in given]
     if missing:
-        first = program.nodes[program.inputs[missing[0]]]
+        first = program.inputs[missing[0]]
         options = " ".join(f"--{name} VALUE" for name in missing)
         raise NameError_(
             f"no value for {', '.join(missing)}",
             hint=f"pass {options} (or --var NAME=VALUE)",
-        ).at(program.source, first.start, first.end)
+        ).at(program.source, program.starts[first], program.ends[first])
     for name in program.inputs:
         if not kernels.is_finite(given[name]):
             raise InputError(
@@ -45,46 +46,54 @@ def check_inputs(program: Program, given: Mapping[str, object]) -> list[str]:
 
 def forward(program: Program, inputs: Mapping[str, object]) -> list:
     """The value of every node, given a value for every input variable."""
-    nodes = program.nodes
-    values: list = [None] * len(nodes)
-    node = None
+    values: list = [None] * len(program)
+    for name, node_id in program.inputs.items():
+        values[node_id] = inputs[name]
+    for node_id, constant in program.constants.items():
+        values[node_id] = constant
+    node_id = -1
     try:
-        for node in nodes:
-            op = node.op
-            if op.forward is not None:
-                values[node.id] = op.forward(*[values[i] for i in node.inputs])
-            elif op is INPUT:
-                values[node.id] = inputs[node.name]
-            else:
-                values[node.id] = node.constant
+        # Leaves (no first input) are already filled in; unary ops have no second input.
+        for node_id, op, first, second in zip(range(len(program)), program.ops, program.first, program.second):
+            if second >= 0:
+                values[node_id] = op.forward(values[first], values[second])
+            elif first >= 0:
+                values[node_id] = op.forward(values[first])
     except (ArithmeticError, ValueError) as failure:
-        raise _undefined_value(program, node, values, failure) from None
+        raise _undefined_value(program, node_id, values, failure) from None
     bad = _first_nonfinite(values)
     if bad is not None:
-        raise _undefined_value(program, nodes[bad], values, None)
+        raise _undefined_value(program, bad, values, None)
     return values
 
 
 def backward(program: Program, values: list) -> list:
     """dL/d(node) for every node that an input flows into (None for the others), L the output."""
-    nodes = program.nodes
-    grads: list = [None] * len(nodes)
+    grads: list = [None] * len(program)
     output = program.output
     grads[output] = 1.0 + 0.0 * values[output]  # dL/dL = 1, in the output's shape
-    node = None
+    ops, firsts, seconds, needs_grad = program.ops, program.first, program.second, program.needs_grad
+    node_id = -1
     try:
-        for node in reversed(nodes[: output + 1]):
-            g = grads[node.id]
-            if g is None or node.op.vjp is None:
-                continue
-            contributions = node.op.vjp(g, values[node.id], *[values[i] for i in node.inputs])
-            for i, contribution in zip(node.inputs, contributions):
-                if contribution is None or not nodes[i].needs_grad:
-                    continue
-                # `a + b`, never `+=`: an op may hand the same array to two inputs (add's g, g).
-                grads[i] = contribution if grads[i] is None else grads[i] + contribution
+        for node_id in range(output, -1, -1):
+            g = grads[node_id]
+            first = firsts[node_id]
+            if g is None or first < 0:
+                continue  # no gradient reaches it, or a leaf
+            second = seconds[node_id]
+            # `old + new`, never `+=`: a vjp may hand one array to two inputs (add's g, g).
+            if second >= 0:
+                grad_first, grad_second = ops[node_id].vjp(g, values[node_id], values[first], values[second])
+                if needs_grad[second] and grad_second is not None:
+                    old = grads[second]
+                    grads[second] = grad_second if old is None else old + grad_second
+            else:
+                (grad_first,) = ops[node_id].vjp(g, values[node_id], values[first])
+            if needs_grad[first] and grad_first is not None:
+                old = grads[first]
+                grads[first] = grad_first if old is None else old + grad_first
     except (ArithmeticError, ValueError) as failure:
-        raise _undefined_derivative(program, node, values, failure) from None
+        raise _undefined_derivative(program, node_id, values, failure) from None
     bad = _last_nonfinite(grads)
     if bad is not None:
         raise _undefined_derivative(program, _blame(program, values, grads, bad), values, None)
@@ -126,24 +135,25 @@ class Evaluation:
     def grad_of(self, node_id: int):
         """dL/d(node); 0 for a node that does not reach the output; None for a constant."""
         grad = self.grads[node_id]
-        if grad is None and self.program.nodes[node_id].needs_grad:
+        if grad is None and self.program.needs_grad[node_id]:
             return 0.0 * self.values[node_id]
         return grad
 
     @property
     def nodes(self) -> list[NodeResult]:
-        labels = self.program.labels()
+        program = self.program
+        labels = program.labels()
         return [
             NodeResult(
-                id=node.id,
-                name=labels[node.id],
-                op=node.op.name,
-                expr=self.program.expr(node.id),
-                inputs=node.inputs,
-                value=self.values[node.id],
-                grad=self.grad_of(node.id),
+                id=node_id,
+                name=labels[node_id],
+                op=op.name,
+                expr=program.expr(node_id),
+                inputs=program.inputs_of(node_id),
+                value=self.values[node_id],
+                grad=self.grad_of(node_id),
             )
-            for node in self.program.nodes
+            for node_id, op in enumerate(program.ops)
         ]
 
 
@@ -156,9 +166,9 @@ def evaluate(program: Program, inputs: Mapping[str, object]) -> Evaluation:
 def kinks(program: Program, values: list) -> list[int]:
     """Ids of nodes evaluated exactly at a kink (relu at 0, a max/min tie)."""
     return [
-        node.id
-        for node in program.nodes
-        if node.op.kink is not None and node.op.kink(*[values[i] for i in node.inputs])
+        node_id
+        for node_id, op in enumerate(program.ops)
+        if op.kink is not None and op.kink(*[values[i] for i in program.inputs_of(node_id)])
     ]
 
 
@@ -166,6 +176,8 @@ def kinks(program: Program, values: list) -> list[int]:
 
 
 def _first_nonfinite(values: list) -> int | None:
+    if _all_finite(values):
+        return None
     for i, value in enumerate(values):
         if value is not None and not kernels.is_finite(value):
             return i
@@ -173,58 +185,70 @@ def _first_nonfinite(values: list) -> int | None:
 
 
 def _last_nonfinite(values: list) -> int | None:
+    if _all_finite(values):
+        return None
     for i in range(len(values) - 1, -1, -1):
         if values[i] is not None and not kernels.is_finite(values[i]):
             return i
     return None
 
 
-def _blame(program: Program, values: list, grads: list, bad: int):
+def _all_finite(values: list) -> bool:
+    """A fast test for the common case: the sum of all-float values is finite (a NaN or an
+    infinity anywhere makes it non-finite; a false alarm from overflow only costs the slow scan)."""
+    try:
+        return math.isfinite(sum(filter(None, values)))  # filter(None) also skips zeros: harmless
+    except TypeError:  # arrays of other shapes: let the scan decide
+        return False
+
+
+def _blame(program: Program, values: list, grads: list, bad: int) -> int:
     """The node whose vjp handed a non-finite gradient to node `bad` (whose users are all finite)."""
     for user in program.users()[bad]:
-        node = program.nodes[user]
         if grads[user] is None:
             continue
-        contributions = node.op.vjp(grads[user], values[user], *[values[i] for i in node.inputs])
-        for i, contribution in zip(node.inputs, contributions):
+        inputs = program.inputs_of(user)
+        contributions = program.ops[user].vjp(grads[user], values[user], *[values[i] for i in inputs])
+        for i, contribution in zip(inputs, contributions):
             if i == bad and contribution is not None and not kernels.is_finite(contribution):
-                return node
-    return program.nodes[bad]
+                return user
+    return bad
 
 
-def _describe_inputs(program: Program, node, values: list) -> str:
+def _describe_inputs(program: Program, node_id: int, values: list) -> str:
     parts = []
-    for i in dict.fromkeys(node.inputs):
+    for i in dict.fromkeys(program.inputs_of(node_id)):
         text = program.expr(i, limit=40)
-        if program.nodes[i].op is CONST:
+        if program.ops[i] is CONST:
             parts.append(text)  # a literal says its own value
         else:
             parts.append(f"{text} = {format_value(values[i])}")
     return ", ".join(parts)
 
 
-def _undefined_value(program: Program, node, values: list, failure: Exception | None) -> DomainError:
-    expr = program.expr(node.id, limit=60)
+def _undefined_value(program: Program, node_id: int, values: list, failure: Exception | None) -> DomainError:
+    op = program.ops[node_id]
+    expr = program.expr(node_id, limit=60)
     if isinstance(failure, ZeroDivisionError):
         message = f"{expr} is a division by zero"
-    elif isinstance(failure, OverflowError) or (failure is None and _is_infinite(values[node.id])):
+    elif isinstance(failure, OverflowError) or (failure is None and _is_infinite(values[node_id])):
         message = f"{expr} overflows: the result is too large for a float64"
     else:
-        reason = node.op.domain or "the result is not a number"
+        reason = op.domain or "the result is not a number"
         message = f"{expr} is undefined: {reason}"
-    if node.inputs:
-        message += f" (here {_describe_inputs(program, node, values)})"
+    if program.inputs_of(node_id):
+        message += f" (here {_describe_inputs(program, node_id, values)})"
     hint = "change the input values, or the program, so that this subexpression stays defined"
-    return DomainError(message, hint=hint).at(program.source, node.start, node.end)
+    return DomainError(message, hint=hint).at(program.source, program.starts[node_id], program.ends[node_id])
 
 
-def _undefined_derivative(program: Program, node, values: list, failure: Exception | None) -> DomainError:
-    expr = program.expr(node.id, limit=60)
+def _undefined_derivative(program: Program, node_id: int, values: list, failure: Exception | None) -> DomainError:
+    expr = program.expr(node_id, limit=60)
     message = f"the derivative of {expr} is not finite here"
-    if node.inputs:
-        message += f" ({_describe_inputs(program, node, values)})"
+    if program.inputs_of(node_id):
+        message += f" ({_describe_inputs(program, node_id, values)})"
     hint = "no finite slope exists at this point (sqrt at 0, or a power of a negative base with respect to its exponent); move the input off it"
-    return DomainError(message, hint=hint).at(program.source, node.start, node.end)
+    return DomainError(message, hint=hint).at(program.source, program.starts[node_id], program.ends[node_id])
 
 
 def _is_infinite(value) -> bool:

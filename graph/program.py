@@ -1,68 +1,94 @@
 """A program as a flat tape: nodes in build order, which is already a topological order.
 
-An input node exists before any node that uses it, so walking `nodes` forwards is the forward pass
-and walking it backwards is the backward pass: nothing is sorted and nothing recurses. Values and
-gradients are not stored on the nodes but in lists indexed by node id, so one program can be
-evaluated at many points (the gradient check, batches).
+An input node exists before any node that uses it, so walking the ids upwards is the forward pass
+and walking them downwards is the backward pass: nothing is sorted and nothing recurses.
+
+The tape is a struct of arrays: node i has op `ops[i]`, inputs `first[i]` and `second[i]` (-1
+where absent: leaves have none, unary ops one) and source span `starts[i]:ends[i]`. That costs
+about 100 bytes a node and lets the engine loop without building anything per node. Values and
+gradients are not stored here but in lists indexed by id, so one program can be evaluated at many
+points (the gradient check, batches). `nodes` gives readable Node views for renderers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from .errors import NameError_, line_and_column
 import itertools
+from array import array
+from dataclasses import dataclass
 from string import ascii_lowercase
 
+from .errors import NameError_, line_and_column
 from .ops import CONST, FUNCTIONS, INPUT, Op
 
 EXPR_PREVIEW = 120
 """Subexpression texts longer than this are shortened in the middle when shown (deep chains would
 otherwise cost quadratic space)."""
 
+NO_INPUT = -1
 
-@dataclass(slots=True, eq=False)
+
+@dataclass(frozen=True, slots=True)
 class Node:
-    """One operation (or leaf) of the program; `start:end` is the span of source text it stands for."""
+    """A read-only view of one node of the tape."""
 
     id: int
     op: Op
     inputs: tuple[int, ...]
     start: int
     end: int
-    name: str | None = None  # the user's name (input variable or `name = ...`); None otherwise
-    constant: float | None = None  # the value of a `const` leaf
-    needs_grad: bool = False  # True if some input variable flows into this node
+    name: str | None  # the user's name (input variable or `name = ...`), else None
+    constant: float | None  # the value of a `const` leaf
+    needs_grad: bool  # True if some input variable flows into this node
 
 
-@dataclass(eq=False)
 class Program:
-    """A parsed program: its source text, its nodes in topological order, its inputs and output."""
+    """A parsed program: its source text, its tape of nodes, its inputs and its output."""
 
-    source: str
-    nodes: list[Node] = field(default_factory=list)
-    inputs: dict[str, int] = field(default_factory=dict)  # variable name -> node id, first use order
-    bindings: dict[str, int] = field(default_factory=dict)  # `name = ...` -> node id
-    binding_starts: dict[str, int] = field(default_factory=dict)  # `name = ...` -> offset of the name
-    output: int = -1
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.ops: list[Op] = []
+        self.first = array("q")
+        self.second = array("q")
+        self.starts = array("q")
+        self.ends = array("q")
+        self.needs_grad = bytearray()
+        self.names: dict[int, str] = {}  # node id -> the user's name for it
+        self.constants: dict[int, float] = {}  # const leaf id -> its value
+        self.inputs: dict[str, int] = {}  # input variable -> node id, in order of first use
+        self.bindings: dict[str, int] = {}  # `name = ...` -> node id
+        self.binding_starts: dict[str, int] = {}  # `name = ...` -> offset of the name
+        self.output = -1
+        self._views: list[Node] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ops)
 
     # -- building -----------------------------------------------------------------------------
 
-    def add(self, op: Op, inputs: tuple[int, ...], start: int, end: int) -> int:
-        """Append an op node over existing nodes and return its id."""
-        nodes = self.nodes
-        needs_grad = False
-        for i in inputs:
-            if nodes[i].needs_grad:
-                needs_grad = True
-                break
-        node_id = len(nodes)
-        nodes.append(Node(node_id, op, inputs, start, end, needs_grad=needs_grad))
+    def _append(self, op: Op, first: int, second: int, start: int, end: int, needs_grad: bool) -> int:
+        node_id = len(self.ops)
+        self.ops.append(op)
+        self.first.append(first)
+        self.second.append(second)
+        self.starts.append(start)
+        self.ends.append(end)
+        self.needs_grad.append(needs_grad)
+        self._views = None
         return node_id
 
+    def add(self, op: Op, inputs: tuple[int, ...], start: int, end: int) -> int:
+        """Append an op node over existing nodes (one or two inputs) and return its id."""
+        needs = self.needs_grad
+        if len(inputs) == 1:
+            return self._append(op, inputs[0], NO_INPUT, start, end, needs[inputs[0]])
+        if len(inputs) == 2:
+            first, second = inputs
+            return self._append(op, first, second, start, end, needs[first] or needs[second])
+        raise ValueError(f"op {op.name} has {len(inputs)} inputs; the tape holds ops of one or two")
+
     def add_constant(self, value: float, start: int, end: int) -> int:
-        node_id = len(self.nodes)
-        self.nodes.append(Node(node_id, CONST, (), start, end, constant=value))
+        node_id = self._append(CONST, NO_INPUT, NO_INPUT, start, end, False)
+        self.constants[node_id] = value
         return node_id
 
     def variable(self, name: str, start: int, end: int) -> int:
@@ -70,9 +96,9 @@ class Program:
         if name in self.bindings:
             return self.bindings[name]
         if name not in self.inputs:
-            node_id = len(self.nodes)
-            self.nodes.append(Node(node_id, INPUT, (), start, end, name=name, needs_grad=True))
+            node_id = self._append(INPUT, NO_INPUT, NO_INPUT, start, end, True)
             self.inputs[name] = node_id
+            self.names[node_id] = name
         return self.inputs[name]
 
     def bind(self, name: str, node_id: int, name_start: int) -> None:
@@ -84,28 +110,52 @@ class Program:
                 hint="pick a new name for this value",
             ).at(self.source, name_start, name_start + len(name))
         if name in self.inputs:
-            used = self.nodes[self.inputs[name]].start
+            used = self.starts[self.inputs[name]]
             raise NameError_(
                 f"{name} is used as an input (at {_place(self.source, used)}) before this assignment",
                 hint=f"define {name} before its first use, or rename this binding",
             ).at(self.source, name_start, name_start + len(name))
         self.bindings[name] = node_id
         self.binding_starts[name] = name_start
-        node = self.nodes[node_id]
-        if node.name is None:
-            node.name = name
+        self.names.setdefault(node_id, name)
+        self._views = None
 
     # -- reading ------------------------------------------------------------------------------
 
+    def inputs_of(self, node_id: int) -> tuple[int, ...]:
+        first, second = self.first[node_id], self.second[node_id]
+        if first == NO_INPUT:
+            return ()
+        return (first,) if second == NO_INPUT else (first, second)
+
+    @property
+    def nodes(self) -> list[Node]:
+        """Every node as a read-only view, in topological (id) order."""
+        if self._views is None:
+            self._views = [self.node(i) for i in range(len(self.ops))]
+        return self._views
+
+    def node(self, node_id: int) -> Node:
+        return Node(
+            node_id,
+            self.ops[node_id],
+            self.inputs_of(node_id),
+            self.starts[node_id],
+            self.ends[node_id],
+            self.names.get(node_id),
+            self.constants.get(node_id),
+            bool(self.needs_grad[node_id]),
+        )
+
     def expr(self, node_id: int, limit: int | None = EXPR_PREVIEW) -> str:
         """The source text a node stands for (whitespace folded; long texts shortened in the middle)."""
-        node = self.nodes[node_id]
-        if limit is not None and node.end - node.start > 4 * limit:
-            head = self.source[node.start : node.start + limit]
-            tail = self.source[node.end - limit : node.end]
+        start, end = self.starts[node_id], self.ends[node_id]
+        if limit is not None and end - start > 4 * limit:
+            head = self.source[start : start + limit]
+            tail = self.source[end - limit : end]
             text = f"{' '.join(head.split())} … {' '.join(tail.split())}"
         else:
-            text = " ".join(self.source[node.start : node.end].split())
+            text = " ".join(self.source[start:end].split())
         if limit is not None and len(text) > limit:
             half = (limit - 3) // 2
             text = f"{text[:half]} … {text[-half:]}"
@@ -117,21 +167,24 @@ class Program:
         taken = set(self.inputs) | set(self.bindings) | set(FUNCTIONS) | {"pi"}
         letters = _letters(taken)
         labels: list[str | None] = []
-        for node in self.nodes:
-            if node.name is not None:
-                labels.append(node.name)
-            elif node.op is CONST:
-                labels.append(self.source[node.start : node.end])
+        for node_id, op in enumerate(self.ops):
+            name = self.names.get(node_id)
+            if name is not None:
+                labels.append(name)
+            elif op is CONST:
+                labels.append(self.source[self.starts[node_id] : self.ends[node_id]])
             else:
                 labels.append(next(letters))
         return labels
 
     def users(self) -> list[list[int]]:
         """For every node, the ids of the nodes that take it as an input (its parents, in the lecture)."""
-        users: list[list[int]] = [[] for _ in self.nodes]
-        for node in self.nodes:
-            for i in node.inputs:
-                users[i].append(node.id)
+        users: list[list[int]] = [[] for _ in self.ops]
+        for node_id, (first, second) in enumerate(zip(self.first, self.second)):
+            if first != NO_INPUT:
+                users[first].append(node_id)
+            if second != NO_INPUT and second != first:
+                users[second].append(node_id)
         return users
 
 

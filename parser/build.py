@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import difflib
 import math
-import threading
-from pathlib import Path
 from typing import NamedTuple
 
 from ..graph.errors import ArityError, DomainError, NameError_, ParseError
 from ..graph.ops import FUNCTIONS, OPS
 from ..graph.program import Program
-
-GRAMMAR = Path(__file__).with_name("grammar.lark")
+from .lalr import Tables, Token, UnexpectedCharacter, UnexpectedToken
 
 CONSTANTS = {"pi": math.pi}
 
@@ -35,10 +32,10 @@ class Term(NamedTuple):
 
 
 class StatementBreaks:
-    """Lark post-lexer: a newline ends a statement, except inside brackets, after an operator,
-    or when the statement is still empty (blank lines)."""
+    """Post-lexer: a newline ends a statement, except inside brackets, after an operator,
+    or when the statement is still empty (blank lines). Also usable as a Lark post-lexer."""
 
-    always_accept = ("_NEWLINE",)
+    always_accept = ("_NEWLINE",)  # Lark's post-lexer protocol (for comparisons in bench/)
 
     def process(self, stream):
         depth, continues = 0, True
@@ -60,22 +57,22 @@ class StatementBreaks:
 class Builder:
     """Parser callbacks, one per grammar alias; they append nodes to `self.program`."""
 
-    def __init__(self) -> None:
-        self.program = Program("")
+    def __init__(self, program: Program) -> None:
+        self.program = program
 
     # -- leaves -------------------------------------------------------------------------------
 
     def number(self, token) -> Term:
-        value = float(token)
+        value = float(token.text)
         if not math.isfinite(value):
             raise DomainError(
                 f"the number {_short(token)} is too large for a float64",
                 hint="numbers must be below about 1.8e308",
-            ).at(self.program.source, token.start_pos, token.end_pos)
-        return Term(self.program.add_constant(value, token.start_pos, token.end_pos), token.start_pos, token.end_pos)
+            ).at(self.program.source, token.start, token.end)
+        return Term(self.program.add_constant(value, token.start, token.end), token.start, token.end)
 
     def name(self, token) -> Term:
-        name, start, end = str(token), token.start_pos, token.end_pos
+        name, start, end = token.text, token.start, token.end
         if name in CONSTANTS:
             return Term(self.program.add_constant(CONSTANTS[name], start, end), start, end)
         if name in FUNCTIONS:
@@ -113,27 +110,26 @@ class Builder:
         return self._binary("pow", base, exponent)
 
     def neg(self, sign, operand: Term) -> Term:
-        return self._apply("neg", (operand,), sign.start_pos, operand.end)
+        return self._apply("neg", (operand,), sign.start, operand.end)
 
     def pos(self, sign, operand: Term) -> Term:
-        return Term(operand.node, sign.start_pos, operand.end)  # +x is x itself
+        return Term(operand.node, sign.start, operand.end)  # +x is x itself
 
     def group(self, lpar, inner: Term, rpar) -> Term:
-        return Term(inner.node, lpar.start_pos, rpar.end_pos)
+        return Term(inner.node, lpar.start, rpar.end)
 
     def call(self, name_token, _lpar, arguments, rpar) -> Term:
-        name, start = str(name_token), name_token.start_pos
-        arguments = arguments or ()
+        name, start = name_token.text, name_token.start
         op = FUNCTIONS.get(name)
         if op is None:
-            raise _unknown_function(name).at(self.program.source, start, name_token.end_pos)
+            raise _unknown_function(name).at(self.program.source, start, name_token.end)
         if len(arguments) != op.arity:
             plural = "s" if op.arity != 1 else ""
             raise ArityError(
                 f"{name} takes {op.arity} argument{plural}, but {len(arguments)} {'was' if len(arguments) == 1 else 'were'} given",
                 hint=f"call it as {_signature(op)}",
-            ).at(self.program.source, start, rpar.end_pos)
-        return self._apply(name, tuple(arguments), start, rpar.end_pos)
+            ).at(self.program.source, start, rpar.end)
+        return self._apply(name, tuple(arguments), start, rpar.end)
 
     def arguments(self, *items) -> tuple[Term, ...]:
         return tuple(item for item in items if isinstance(item, Term))
@@ -141,13 +137,13 @@ class Builder:
     # -- statements ---------------------------------------------------------------------------
 
     def assign(self, name_token, _equal, value: Term):
-        name, start = str(name_token), name_token.start_pos
+        name, start = name_token.text, name_token.start
         if name in CONSTANTS or name in FUNCTIONS:
             what = "a constant" if name in CONSTANTS else "a function"
             raise NameError_(
                 f"{name} is {what} and cannot be assigned to",
                 hint="pick another name",
-            ).at(self.program.source, start, name_token.end_pos)
+            ).at(self.program.source, start, name_token.end)
         self.program.bind(name, value.node, start)
         return ("assign", value)
 
@@ -182,72 +178,32 @@ def _short(text: str, limit: int = 24) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# The parser: built once per process, fed one text at a time.
+# The parser: LALR tables generated from grammar.lark (see generate.py), loaded once per process.
 # ------------------------------------------------------------------------------------------------
 
-
-class _Parser:
-    def __init__(self) -> None:
-        from lark import Lark
-
-        self.builder = Builder()
-        self.lark = Lark(
-            GRAMMAR.read_text(encoding="utf-8"),
-            parser="lalr",
-            lexer="contextual",
-            postlex=StatementBreaks(),
-            transformer=_callbacks(self.builder),
-            maybe_placeholders=True,
-        )
-        self.lock = threading.Lock()
-
-    def parse(self, text: str) -> Program:
-        from lark.exceptions import UnexpectedInput
-
-        with self.lock:  # the builder holds the program being built
-            self.builder.program = Program(text)
-            try:
-                return self.lark.parse(text)
-            except UnexpectedInput as failure:
-                raise _syntax_error(text, failure) from None
-            finally:
-                self.builder.program = Program("")
-
-
-def _callbacks(builder: Builder):
-    """A Lark transformer whose methods are the builder's, called with the rule's children inline."""
-    from lark import Transformer
-
-    class Callbacks(Transformer):
-        pass
-
-    for name in dir(Builder):
-        if not name.startswith("_"):
-            method = getattr(builder, name)
-            setattr(Callbacks, name, _inline(method))
-    return Callbacks()
-
-
-def _inline(method):
-    def callback(self, children):
-        return method(*children)
-
-    return callback
-
-
-_parser: _Parser | None = None
-_parser_lock = threading.Lock()
+_tables: Tables | None = None
 
 
 def parse(text: str) -> Program:
     """Parse program text into a Program (raises ParseError, NameError_, ArityError, DomainError)."""
-    global _parser
+    global _tables
     if not text.strip() or _only_comments(text):
         raise ParseError("the program is empty", hint='write an expression, e.g. "(a + b) * c"', line=1, column=1)
-    with _parser_lock:
-        if _parser is None:
-            _parser = _Parser()
-    return _parser.parse(text)
+    if _tables is None:
+        _tables = Tables.load()
+    builder = Builder(Program(text))
+    callbacks = {name: getattr(builder, name) for name in _CALLBACKS}
+    try:
+        return _tables.parse(StatementBreaks().process(_tables.tokens(text)), callbacks)
+    except UnexpectedCharacter as failure:
+        raise _unexpected_character(text, failure.position) from None
+    except UnexpectedToken as failure:
+        if failure.token.type == "$END":
+            failure.token.start = failure.token.end = len(text.rstrip())
+        raise _unexpected_token(text, failure.token, set(failure.expected)) from None
+
+
+_CALLBACKS = [name for name in vars(Builder) if not name.startswith("_")]
 
 
 def _only_comments(text: str) -> bool:
@@ -280,31 +236,29 @@ _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW"}
 _BINARY_ONLY = {"STAR", "SLASH", "AT", "POW"}  # operators that cannot start an expression
 
 
-def _syntax_error(text: str, failure) -> ParseError:
-    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+def _unexpected_character(text: str, position: int) -> ParseError:
+    return ParseError(
+        f"unexpected character {text[position]!r}",
+        hint="names are letters, digits and _; operators are + - * / @ ** ^",
+    ).at(text, position, position + 1)
 
-    line, column = failure.line, failure.column
-    if isinstance(failure, UnexpectedCharacters):
-        char = text[failure.pos_in_stream] if failure.pos_in_stream < len(text) else ""
-        return ParseError(
-            f"unexpected character {char!r}",
-            hint="names are letters, digits and _; operators are + - * / @ ** ^",
-            line=line,
-            column=column,
-        )
-    expected = set(getattr(failure, "expected", ()) or ())
-    token = getattr(failure, "token", None)
-    kind = getattr(token, "type", "$END")
-    if kind == "$END" or line in (None, -1):
+
+def _unexpected_token(text: str, token: Token, expected: set[str]) -> ParseError:
+    kind = token.type
+    if kind == "$END":
+        message = "the program ends too early"
         line, column = _end_position(text)
-        found = ""
+        error = ParseError(message, hint=_syntax_hint(kind, expected), line=line, column=column)
     else:
-        found = f"{kind.lower()} {str(token)!r}" if kind in ("NAME", "NUMBER") else _TOKEN_WORDS.get(kind, repr(str(token)))
+        found = f"{kind.lower()} {token.text!r}" if kind in ("NAME", "NUMBER") else _TOKEN_WORDS.get(kind, repr(token.text))
+        message = f"unexpected {found}"
+        width = 1 if kind == "_NEWLINE" else len(token.text)
+        error = ParseError(message, hint=_syntax_hint(kind, expected)).at(text, token.start, token.start + width)
     wanted = _expected_words(expected)
-    message = "the program ends too early" if kind == "$END" else f"unexpected {found}"
-    message += f"; expected {wanted}" if wanted else ""
-    width = len(str(token)) if kind not in ("$END", "_NEWLINE") and token is not None else 1
-    return ParseError(message, hint=_syntax_hint(kind, expected), line=line, column=column, width=width)
+    if wanted:
+        error.message += f"; expected {wanted}"
+        error.args = (error.message,)
+    return error
 
 
 def _expected_words(expected: set[str]) -> str:
