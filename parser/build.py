@@ -12,7 +12,7 @@ import math
 from typing import NamedTuple
 
 from ..graph.errors import ArityError, DomainError, NameError_, ParseError
-from ..graph.ops import FUNCTIONS, OPS
+from ..graph.ops import FUNCTIONS, OPS, Op
 from ..graph.program import Program
 from .lalr import Tables, Token, UnexpectedCharacter, UnexpectedToken
 
@@ -84,12 +84,12 @@ class Builder:
 
     # -- operators ----------------------------------------------------------------------------
 
-    def _apply(self, op_name: str, terms: tuple[Term, ...], start: int, end: int) -> Term:
-        node = self.program.add(OPS[op_name], tuple(term.node for term in terms), start, end)
+    def _apply(self, op: Op, terms: tuple[Term, ...], start: int, end: int) -> Term:
+        node = self.program.add(op, tuple(term.node for term in terms), start, end)
         return Term(node, start, end)
 
     def _binary(self, op_name: str, left: Term, right: Term) -> Term:
-        return self._apply(op_name, (left, right), left.start, right.end)
+        return self._apply(OPS[op_name], (left, right), left.start, right.end)
 
     def add(self, left, _op, right):
         return self._binary("add", left, right)
@@ -110,7 +110,7 @@ class Builder:
         return self._binary("pow", base, exponent)
 
     def neg(self, sign, operand: Term) -> Term:
-        return self._apply("neg", (operand,), sign.start, operand.end)
+        return self._apply(OPS["neg"], (operand,), sign.start, operand.end)
 
     def pos(self, sign, operand: Term) -> Term:
         return Term(operand.node, sign.start, operand.end)  # +x is x itself
@@ -129,7 +129,7 @@ class Builder:
                 f"{name} takes {op.arity} argument{plural}, but {len(arguments)} {'was' if len(arguments) == 1 else 'were'} given",
                 hint=f"call it as {_signature(op)}",
             ).at(self.program.source, start, rpar.end)
-        return self._apply(name, tuple(arguments), start, rpar.end)
+        return self._apply(op, tuple(arguments), start, rpar.end)
 
     def arguments(self, *items) -> tuple[Term, ...]:
         return tuple(item for item in items if isinstance(item, Term))

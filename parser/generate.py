@@ -47,11 +47,22 @@ def build_tables(grammar_text: str) -> dict:
         ]
         encoded_rules.append([rule.origin.name, handling, rule.alias, bool(rule.options.expand1)])
 
+    # Lark numbers states in an order that depends on hash seeds; renumber them breadth-first
+    # from the start state, symbols in sorted order, so the same grammar gives the same file.
+    start = table.start_states["start"]
+    number = {start: 0}
+    order = [start]
+    for state in order:
+        for symbol in sorted(table.states[state]):
+            action, argument = table.states[state][symbol]
+            if action is Shift and argument not in number:
+                number[argument] = len(order)
+                order.append(argument)
     states = []
-    for state in range(len(table.states)):
+    for state in order:
         actions = {}
-        for symbol, (action, argument) in table.states[state].items():
-            actions[symbol] = [0, argument] if action is Shift else [1, rule_index[id(argument)]]
+        for symbol, (action, argument) in sorted(table.states[state].items()):
+            actions[symbol] = [0, number[argument]] if action is Shift else [1, rule_index[id(argument)]]
         states.append(actions)
 
     return {
@@ -60,8 +71,8 @@ def build_tables(grammar_text: str) -> dict:
         "ignore": sorted(lark.ignore_tokens),
         "rules": encoded_rules,
         "states": states,
-        "start": table.start_states["start"],
-        "end": table.end_states["start"],
+        "start": number[start],
+        "end": number[table.end_states["start"]],
     }
 
 

@@ -1,0 +1,175 @@
+"""The `backprop eval` command: tables, strict JSON, values in every form, exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+
+def strict_json(text: str):
+    def refuse(token):
+        raise ValueError(f"non-strict JSON token {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_lecture_example_table(run):
+    code, out, err = run("eval", "(a + b**3) * c", "--a", "7", "--b", "3", "--c", "2")
+    assert code == 0 and err == ""
+    assert "(a + b**3) * c" in out and "68" in out
+    rows = {line.split("│")[2].strip(): line for line in out.splitlines() if line.count("│") >= 7}
+    assert rows["d"].split("│")[5].strip() == "27" and rows["d"].split("│")[6].strip() == "2"  # Pow3 d
+    assert rows["b"].split("│")[6].strip() == "54"
+    assert "gradients of f = 68" in out
+    assert "\x1b[" not in out  # not a terminal: no colour codes
+
+
+def test_json_for_jq(run_json):
+    code, document = run_json("eval", "(a + b)*b^3", "--a", "7", "--b", "3")
+    assert code == 0
+    assert list(document) == ["expression", "output", "value", "gradients", "nodes"]
+    assert document["gradients"] == {"a": 27.0, "b": 297.0}
+    assert (document["output"], document["value"]) == ("e", 270.0)
+    assert list(document["nodes"][2]) == ["id", "name", "op", "expr", "inputs", "value", "grad"]
+    assert document["nodes"][2] == {"id": 2, "name": "c", "op": "add", "expr": "a + b", "inputs": [0, 1], "value": 10.0, "grad": 27.0}
+    assert document["nodes"][3]["grad"] is None  # the constant 3
+
+
+def test_program_from_stdin_with_var(run_json):
+    code, document = run_json("eval", "-", "--var", "a=7", "--var", "b=3", "--var", "c=2", input="(a+b)*c\n")
+    assert code == 0 and document["gradients"] == {"a": 2.0, "b": 2.0, "c": 10.0}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--b", "-3"],
+        ["--b=-3"],
+        ["--var", "b=-3"],
+        ["--var", "b = -3"],
+    ],
+)
+def test_negative_values_in_every_form(run_json, args):
+    code, document = run_json("eval", "a * b", "--a", "2", *args)
+    assert code == 0 and document["value"] == -6.0
+
+
+def test_vars_file(run_json, tmp_path):
+    values = tmp_path / "values.json"
+    values.write_text('{"a": 7, "b": 3}')
+    code, document = run_json("eval", "(a + b) * b**3", "--vars", str(values))
+    assert code == 0 and document["gradients"]["b"] == 297.0
+
+
+def test_program_starting_with_minus_after_double_dash(run):
+    code, out, _ = run("eval", "--json", "--x", "3", "--", "-x**2")
+    assert code == 0 and strict_json(out)["value"] == -9.0
+
+
+def test_program_starting_with_minus_without_double_dash(run_json):
+    code, document = run_json("eval", "-x**2", "--x", "3")
+    assert code == 0 and document["gradients"] == {"x": -6.0}
+
+
+def test_unused_input_is_a_warning(run):
+    code, out, err = run("eval", "a * 2", "--a", "1", "--z", "5", "--json")
+    assert code == 0
+    assert "warning: z is given a value but the program never uses it" in err
+    assert strict_json(out)["gradients"] == {"a": 2.0}
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "words"),
+    [
+        (["eval", "(a + $b)", "--a", "1"], "syntax", "unexpected character"),
+        (["eval", "sine(a)", "--a", "1"], "name", "unknown function sine"),
+        (["eval", "a * b"], "name", "no value for a, b"),
+        (["eval", "log(a)", "--a", "-1"], "domain", "log(a) is undefined"),
+        (["eval", "a", "--a", "nan"], "input", "not finite"),
+        (["eval", "a", "--a", "1", "--a", "2"], "input", "given twice"),
+        (["eval", "a", "--a", "seven"], "input", "not a number"),
+        (["eval", "a", "--var", "a"], "input", "not NAME=VALUE"),
+        (["eval", "a", "b"], "input", "more than one program"),
+    ],
+)
+def test_errors_exit_2_with_a_json_error_object(run, args, kind, words):
+    code, out, err = run(*args, "--json")
+    assert code == 2
+    error = strict_json(out)["error"]
+    assert error["type"] == kind and words in error["message"]
+    assert set(error) >= {"type", "message", "line", "column"}
+    assert err.startswith("error: ") and "Traceback" not in err
+
+
+def test_error_message_shows_the_line_and_a_caret(run):
+    code, _, err = run("eval", "x = 1\ny = log(x - 2)\ny")
+    assert code == 2
+    assert err.splitlines()[:5] == [
+        "error: log(x - 2) is undefined: log needs its argument > 0 (here x - 2 = -1)",
+        "  --> line 2, column 5",
+        "  |",
+        "2 | y = log(x - 2)",
+        "  |     ^^^^^^^^^^",
+    ]
+
+
+def test_no_program(run):
+    code, _, err = run("eval")
+    assert code == 2 and "no program given" in err
+
+
+def test_stdin_that_is_not_utf8(run):
+    code, _, err = run("eval", "-", input=b"\xff\xfe(a)")
+    assert code == 2 and "not valid UTF-8" in err
+
+
+def test_check_passes(run_json):
+    code, document = run_json("eval", "z = x + y; s = sigmoid(x); L = z * s", "--x", "1", "--y", "2", "--check")
+    assert code == 0
+    check = document["check"]
+    assert check["passed"] is True and check["eps"] == 1e-6 and check["tolerance"] == 1e-4
+    assert set(check["inputs"]) == {"x", "y"}
+    assert set(check["inputs"]["x"]) >= {"numeric", "analytic", "abs_error", "rel_error", "passed"}
+    assert check["max_rel_error"] < 1e-6
+
+
+def test_check_that_fails_exits_1(run):
+    code, out, _ = run("eval", "exp(x)", "--x", "1", "--check", "--tol", "1e-30")
+    assert code == 1 and "FAILED" in out and "✗" in out
+
+
+def test_check_warns_at_a_kink(run):
+    code, out, err = run("eval", "(a + relu(b)) * c", "--a", "7", "--b", "0", "--c", "2", "--check")
+    assert code == 0 and "kink" in err and "⚠ kink" in out
+
+
+def test_long_programs_show_inputs_named_nodes_and_output(run):
+    text = "s = x * 2\n" + "y = " + " + ".join(f"x*{i}" for i in range(60))
+    code, out, _ = run("eval", text, "--x", "1", "--rows", "10")
+    assert code == 0 and "rows not shown" in out and "--all shows every node" in out
+    shown = [line for line in out.splitlines() if line.startswith("│")]
+    assert len(shown) < 20
+    code, out, _ = run("eval", text, "--x", "1", "--all")
+    assert "rows not shown" not in out
+
+
+def test_help_has_examples(run):
+    code, out, _ = run("eval", "--help")
+    assert code == 0 and "backprop eval" in out and "--check" in out
+
+
+def test_installed_command_in_a_real_process():
+    command = shutil.which("backprop", path=os.path.dirname(sys.executable)) or shutil.which("backprop")
+    args = [command] if command else [sys.executable, "-m", "backprop"]
+    done = subprocess.run(
+        [*args, "eval", "(a + b)*b^3", "--a", "7", "--b", "3", "--json"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert strict_json(done.stdout)["gradients"]["b"] == 297.0
+    module = subprocess.run([sys.executable, "-m", "backprop", "eval", "a +", "--a", "1"], capture_output=True, text=True, timeout=60)
+    assert module.returncode == 2 and "Traceback" not in module.stderr and "^" in module.stderr
