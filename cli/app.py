@@ -4,16 +4,14 @@ to a renderer; a BackpropError anywhere becomes a message with a caret and exit 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from ..graph.errors import BackpropError
 from . import render
-from .arguments import collect_values, parse_var_option, read_program, read_vars_file, split_arguments
+from .options import PROGRAM_COMMAND, Json, Var, VarsFile, evaluate_program, exit_on_error, read_inputs
 
 EXIT_CHECK_FAILED = 1
-EXIT_USAGE = 2
 
 app = typer.Typer(
     name="backprop",
@@ -44,29 +42,26 @@ def _root() -> None:
     """Differentiate expressions: every node's value and gradient, by backpropagation."""
 
 
-@app.command(
-    "eval",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    options_metavar="PROGRAM [--NAME VALUE]... [OPTIONS]",
-    epilog=EVAL_EXAMPLES,
-)
+@app.command("eval", **PROGRAM_COMMAND, epilog=EVAL_EXAMPLES)
 def eval_command(
     ctx: typer.Context,
-    var: Annotated[
-        Optional[list[str]],
-        typer.Option("--var", metavar="NAME=VALUE", help="An input value; repeatable. Also: --NAME VALUE."),
-    ] = None,
-    vars_file: Annotated[
-        Optional[Path], typer.Option("--vars", metavar="FILE", help='A JSON object of input values, {"a": 7}.')
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one strict JSON object instead of tables.")] = False,
+    var: Var = None,
+    vars_file: VarsFile = None,
+    json_output: Json = False,
     check: Annotated[
         bool, typer.Option("--check", help="Compare every gradient with central differences; exit 1 if one fails.")
     ] = False,
     eps: Annotated[float, typer.Option(help="Relative step of the gradient check: h = eps·max(1, |x|).")] = 1e-6,
-    tol: Annotated[float, typer.Option(help="Tolerance of the gradient check: |numeric − analytic| ≤ tol·max(1, |analytic|).")] = 1e-4,
+    tol: Annotated[float, typer.Option(help="Tolerance of --check, |numeric − analytic| ≤ tol·max(1, |analytic|), and of --expect, |got − expected| ≤ tol·max(1, |expected|).")] = 1e-4,
     show_all: Annotated[bool, typer.Option("--all", help="Show every node, however many.")] = False,
     rows: Annotated[int, typer.Option(help="Past this many nodes, show only inputs, named nodes and the output.")] = render.DEFAULT_ROWS,
+    expect: Annotated[
+        list[str] | None,
+        typer.Option("--expect", metavar="NAME=VALUE", help="An answer to check: the gradient of input or node NAME, or value=… for the output's value; repeatable; exit 1 if one is off."),
+    ] = None,
+    expect_file: Annotated[
+        Path | None, typer.Option("--expect-file", metavar="FILE", help='A JSON object of answers, {"a": 27, "value": 270}.')
+    ] = None,
 ) -> None:
     """Evaluate PROGRAM at the given values and print every node's value and gradient.
 
@@ -74,37 +69,28 @@ def eval_command(
     or new lines, the last being the output; "-" reads it from standard input. Give each input as
     --NAME VALUE, --NAME=VALUE, --var NAME=VALUE or in a --vars JSON file.
 
-    Exit codes: 0 success, 1 a failed --check, 2 an error in the program, the values or the options.
+    Exit codes: 0 success, 1 a failed --check or --expect, 2 an error in the program, the values or the options.
     """
-    source = None
-    try:
-        program_arg, pairs = split_arguments(ctx.args)
-        source = read_program(program_arg)
-        given = [*pairs, *(parse_var_option(item) for item in var or [])]
-        if vars_file is not None:
-            given += read_vars_file(vars_file)
-        values = collect_values(given)
+    from .homework import read_expectations
+
+    with exit_on_error(json_output) as shown:
+        shown.source, values = read_inputs(ctx, var, vars_file)
+        expected = read_expectations(expect, expect_file)
         _check_positive("--eps", eps)
         _check_positive("--tol", tol)
         _check_positive("--rows", rows)
-        exit_code = _run_eval(source, values, json_output=json_output, check=check, eps=eps, tol=tol, show_all=show_all, rows=rows)
-    except BackpropError as error:
-        render.print_error(error, source)
-        if json_output:
-            render.print_json(render.error_json(error))
-        raise typer.Exit(EXIT_USAGE) from None
+        exit_code = _run_eval(shown.source, values, json_output=json_output, check=check, eps=eps, tol=tol, show_all=show_all, rows=rows, expected=expected)
     raise typer.Exit(exit_code)
 
 
-def _run_eval(source: str, values: dict, *, json_output: bool, check: bool, eps: float, tol: float, show_all: bool, rows: int) -> int:
-    from .. import evaluate, parse
+def _run_eval(source: str, values: dict, *, json_output: bool, check: bool, eps: float, tol: float, show_all: bool, rows: int, expected: dict) -> int:
     from ..graph.check import gradient_check
+    from ..graph.expect import check_expectations
+    from . import render_homework
 
-    program = parse(source)
-    evaluation = evaluate(program, values)
-    for name in values:
-        if name not in program.inputs:
-            render.warn(f"{name} is given a value but the program never uses it")
+    evaluation = evaluate_program(source, values)
+    program = evaluation.program
+    answers = check_expectations(evaluation, expected, tol) if expected else None
     report = gradient_check(evaluation, eps=eps, tol=tol) if check else None
     if report is not None:
         for node_id in report.kink_nodes:
@@ -117,10 +103,16 @@ def _run_eval(source: str, values: dict, *, json_output: bool, check: bool, eps:
             if item.note:
                 render.warn(f"gradient check of {item.name}: {item.note}")
     if json_output:
-        render.print_json(render.evaluation_json(evaluation, source, report))
+        document = render.evaluation_json(evaluation, source, report)
+        if answers is not None:
+            document["expect"] = render_homework.expect_json(answers)
+        render.print_json(document)
     else:
         render.print_evaluation(evaluation, source, report, limit=rows, show_all=show_all)
-    return EXIT_CHECK_FAILED if report is not None and not report.passed else 0
+        if answers is not None:
+            render_homework.print_expectations(answers, evaluation)
+    failed = (report is not None and not report.passed) or (answers is not None and not answers.passed)
+    return EXIT_CHECK_FAILED if failed else 0
 
 
 def _check_positive(option: str, value: float) -> None:
@@ -133,3 +125,7 @@ def _check_positive(option: str, value: float) -> None:
 def main() -> None:
     """Entry point of the `backprop` console script."""
     app()
+
+
+from . import homework  # noqa: E402,F401  (registers trace, graph, paths on app)
+from . import batch  # noqa: E402,F401  (registers batch on app)

@@ -40,27 +40,27 @@ def split_arguments(args: list[str]) -> tuple[str | None, list[tuple[str, str, s
     return program, pairs
 
 
-def parse_var_option(text: str) -> tuple[str, str, str]:
-    """`--var NAME=VALUE` → (name, value text, how it was given)."""
+def parse_var_option(text: str, option: str = "--var") -> tuple[str, str, str]:
+    """`--var NAME=VALUE` (or another `option` of that form) → (name, value text, how it was given)."""
     name, equals, value = text.partition("=")
     if not equals:
-        raise InputError(f"--var {text!r} is not NAME=VALUE", hint="write --var a=7")
-    return name.strip(), value.strip(), "--var"
+        raise InputError(f"{option} {text!r} is not NAME=VALUE", hint=f"write {option} a=7")
+    return name.strip(), value.strip(), option
 
 
-def read_vars_file(path: Path) -> list[tuple[str, object, str]]:
-    """A JSON object of input values, {"a": 7, "b": -3}."""
+def read_vars_file(path: Path, option: str = "--vars") -> list[tuple[str, object, str]]:
+    """A JSON object of values by name, {"a": 7, "b": -3}, given with `option` (--vars, --expect-file)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as failure:
-        raise InputError(f"cannot read --vars file {str(path)!r}: {failure}") from None
+        raise InputError(f"cannot read {option} file {str(path)!r}: {failure}") from None
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as failure:
-        raise InputError(f"--vars file {str(path)!r} is not valid JSON: {failure}") from None
+        raise InputError(f"{option} file {str(path)!r} is not valid JSON: {failure}") from None
     if not isinstance(data, dict):
-        raise InputError(f"--vars file {str(path)!r} must hold a JSON object such as {{\"a\": 7}}")
-    return [(str(name), value, f"--vars {path}") for name, value in data.items()]
+        raise InputError(f"{option} file {str(path)!r} must hold a JSON object such as {{\"a\": 7}}")
+    return [(str(name), value, f"{option} {path}") for name, value in data.items()]
 
 
 def collect_values(given: list[tuple[str, object, str]]) -> dict[str, float]:

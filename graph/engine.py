@@ -44,8 +44,11 @@ def check_inputs(program: Program, given: Mapping[str, object]) -> list[str]:
     return [name for name in given if name not in program.inputs]
 
 
-def forward(program: Program, inputs: Mapping[str, object]) -> list:
-    """The value of every node, given a value for every input variable."""
+def forward(program: Program, inputs: Mapping[str, object], *, strict: bool = True) -> list:
+    """The value of every node, given a value for every input variable.
+
+    strict: raise a DomainError for the first value that is not finite (batches pass False and
+    find their bad points themselves)."""
     values: list = [None] * len(program)
     for name, node_id in program.inputs.items():
         values[node_id] = inputs[name]
@@ -61,14 +64,16 @@ def forward(program: Program, inputs: Mapping[str, object]) -> list:
                 values[node_id] = op.forward(values[first])
     except (ArithmeticError, ValueError) as failure:
         raise _undefined_value(program, node_id, values, failure) from None
-    bad = _first_nonfinite(values)
+    bad = _first_nonfinite(values) if strict else None
     if bad is not None:
         raise _undefined_value(program, bad, values, None)
     return values
 
 
-def backward(program: Program, values: list) -> list:
-    """dL/d(node) for every node that an input flows into (None for the others), L the output."""
+def backward(program: Program, values: list, *, strict: bool = True) -> list:
+    """dL/d(node) for every node that an input flows into (None for the others), L the output.
+
+    strict: raise a DomainError for a gradient that is not finite, as in forward."""
     grads: list = [None] * len(program)
     output = program.output
     grads[output] = 1.0 + 0.0 * values[output]  # dL/dL = 1, in the output's shape
@@ -82,19 +87,20 @@ def backward(program: Program, values: list) -> list:
                 continue  # no gradient reaches it, or a leaf
             second = seconds[node_id]
             # `old + new`, never `+=`: a vjp may hand one array to two inputs (add's g, g).
+            # The first input is accumulated before the second, the order `trace` shows.
             if second >= 0:
                 grad_first, grad_second = ops[node_id].vjp(g, values[node_id], values[first], values[second])
-                if needs_grad[second] and grad_second is not None:
-                    old = grads[second]
-                    grads[second] = grad_second if old is None else old + grad_second
             else:
                 (grad_first,) = ops[node_id].vjp(g, values[node_id], values[first])
             if needs_grad[first] and grad_first is not None:
                 old = grads[first]
                 grads[first] = grad_first if old is None else old + grad_first
+            if second >= 0 and needs_grad[second] and grad_second is not None:
+                old = grads[second]
+                grads[second] = grad_second if old is None else old + grad_second
     except (ArithmeticError, ValueError) as failure:
         raise _undefined_derivative(program, node_id, values, failure) from None
-    bad = _last_nonfinite(grads)
+    bad = _last_nonfinite(grads) if strict else None
     if bad is not None:
         raise _undefined_derivative(program, _blame(program, values, grads, bad), values, None)
     return grads
@@ -231,8 +237,10 @@ def _undefined_value(program: Program, node_id: int, values: list, failure: Exce
     expr = program.expr(node_id, limit=60)
     if isinstance(failure, ZeroDivisionError):
         message = f"{expr} is a division by zero"
-    elif isinstance(failure, OverflowError) or (failure is None and _is_infinite(values[node_id])):
+    elif isinstance(failure, OverflowError) or (failure is None and _is_infinite(values[node_id]) and not op.domain):
         message = f"{expr} overflows: the result is too large for a float64"
+    elif failure is None and _is_infinite(values[node_id]):
+        message = f"{expr} is infinite: it overflows, or {op.domain}"
     else:
         reason = op.domain or "the result is not a number"
         message = f"{expr} is undefined: {reason}"

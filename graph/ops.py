@@ -15,14 +15,20 @@ Optional attributes:
     kink(*inputs) -> bool
             True where the derivative is a convention rather than a limit (relu at 0), so the
             gradient check can warn that a numeric difference may disagree there.
+    local(out, *inputs) -> one text per input
+            The local derivative ∂out/∂input written out for `backprop trace` (`3·b²` for b**3),
+            given the labels (strings) of the node and its inputs. Text only: every number shown
+            beside it comes from vjp (with g = 1), never from a second formula.
 
-The arity is read from forward's signature. Adding an op is one class here; the engine,
+The arity is read from forward's signature. Arithmetic ops use the `operator` module's C functions
+as their forward (`forward = operator.add` is `x + y`): no Python frame per node on the hot path. Adding an op is one class here; the engine,
 the parser and the CLI find it by name.
 """
 
 from __future__ import annotations
 
 import inspect
+import operator
 from dataclasses import dataclass
 from typing import Callable
 
@@ -40,6 +46,7 @@ class Op:
     symbol: str | None = None
     domain: str | None = None
     kink: Callable | None = None
+    local: Callable | None = None
     callable_by_name: bool = False
 
     def __repr__(self) -> str:
@@ -54,7 +61,7 @@ FUNCTIONS: dict[str, Op] = {}
 
 
 def op(name: str, *, symbol: str | None = None, domain: str | None = None, function: bool = True):
-    """Register the decorated class's `forward`/`vjp` (and optional `kink`) as the op `name`."""
+    """Register the decorated class's `forward`/`vjp` (and optional `kink`, `local`) as the op `name`."""
 
     def register(namespace: type) -> Op:
         forward = namespace.forward
@@ -66,6 +73,7 @@ def op(name: str, *, symbol: str | None = None, domain: str | None = None, funct
             symbol=symbol,
             domain=domain,
             kink=getattr(namespace, "kink", None),
+            local=getattr(namespace, "local", None),
             callable_by_name=function,
         )
         if name in OPS:
@@ -90,48 +98,77 @@ CONST = OPS["const"] = Op("const", 0, None, None)
 
 @op("add", symbol="+", function=False)
 class Add:
-    def forward(x, y):
-        return x + y
+    forward = operator.add  # x + y
 
     def vjp(g, out, x, y):
         return g, g
 
+    def local(out, x, y):
+        return "1", "1"
+
 
 @op("sub", symbol="-", function=False)
 class Sub:
-    def forward(x, y):
-        return x - y
+    forward = operator.sub  # x - y
 
     def vjp(g, out, x, y):
         return g, -g
 
+    def local(out, x, y):
+        return "1", "-1"
+
 
 @op("mul", symbol="*", function=False)
 class Mul:
-    def forward(x, y):
-        return x * y
+    forward = operator.mul  # x * y
 
     def vjp(g, out, x, y):
         return g * y, g * x
 
+    def local(out, x, y):
+        return y, x
+
 
 @op("div", symbol="/", domain="the divisor must not be 0", function=False)
 class Div:
-    def forward(x, y):
-        return x / y
+    forward = operator.truediv  # x / y
 
     def vjp(g, out, x, y):
         # d(x/y)/dx = 1/y,  d(x/y)/dy = -x/y² = -out/y
         return g / y, -g * out / y
 
+    def local(out, x, y):
+        return f"1/{y}", f"-{x}/{y}²"
+
 
 @op("neg", symbol="-", function=False)
 class Neg:
-    def forward(x):
-        return -x
+    forward = operator.neg  # -x
 
     def vjp(g, out, x):
         return (-g,)
+
+    def local(out, x):
+        return ("-1",)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _power_rule_text(x: str, y: str) -> str:
+    """d(x^y)/dx as text: `3·b²` when the exponent is a number literal, else `y·x^(y-1)`."""
+    if not (y[:1].isdigit() or y[:1] == "."):  # a name or a letter: no literal to subtract 1 from
+        return f"{y}·{x}^({y}-1)"
+    n = float(y)
+    if n == 0.0:
+        return "0"
+    m = n - 1.0
+    if m == 0.0:
+        return "1"
+    if m == 1.0:
+        return f"{y}·{x}"
+    power = f"{m:g}".translate(_SUPERSCRIPT) if m.is_integer() and abs(m) < 1e6 else f"^{m:g}"
+    return f"{y}·{x}{power}"
 
 
 @op(
@@ -142,9 +179,10 @@ class Neg:
 )
 class Pow:
     def forward(x, y):
-        if not k.is_integer(y) and k.any_true(x < 0.0):
+        out = x**y
+        if type(out) is complex:  # Python's float power of a negative base; NumPy gives NaN
             raise ValueError("negative base with a non-integer exponent")
-        return x**y
+        return out
 
     def vjp(g, out, x, y):
         # d(x^y)/dx = y·x^(y-1);  d(x^y)/dy = x^y·ln x, which exists only for x > 0
@@ -154,6 +192,9 @@ class Pow:
         log_x = k.log(k.where(positive, x, 1.0))
         dy = g * out * k.where(positive, log_x, k.where(x == 0.0, 0.0, float("nan")))
         return dx, dy
+
+    def local(out, x, y):
+        return _power_rule_text(x, y), f"{out}·ln {x}"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -169,6 +210,9 @@ class Exp:
     def vjp(g, out, x):
         return (g * out,)
 
+    def local(out, x):
+        return (f"exp({x})",)
+
 
 @op("log", domain="log needs its argument > 0")
 class Log:
@@ -180,6 +224,9 @@ class Log:
     def vjp(g, out, x):
         return (g / x,)
 
+    def local(out, x):
+        return (f"1/{x}",)
+
 
 @op("sqrt", domain="sqrt needs its argument ≥ 0 (and > 0 for its derivative)")
 class Sqrt:
@@ -188,6 +235,9 @@ class Sqrt:
 
     def vjp(g, out, x):
         return (g / (2.0 * out),)
+
+    def local(out, x):
+        return (f"1/(2·sqrt({x}))",)
 
 
 @op("sin")
@@ -198,6 +248,9 @@ class Sin:
     def vjp(g, out, x):
         return (g * k.cos(x),)
 
+    def local(out, x):
+        return (f"cos({x})",)
+
 
 @op("cos")
 class Cos:
@@ -206,6 +259,9 @@ class Cos:
 
     def vjp(g, out, x):
         return (-g * k.sin(x),)
+
+    def local(out, x):
+        return (f"-sin({x})",)
 
 
 @op("tan")
@@ -216,6 +272,9 @@ class Tan:
     def vjp(g, out, x):
         return (g * (1.0 + out * out),)  # tan' = 1 + tan²
 
+    def local(out, x):
+        return (f"1 + {out}²",)
+
 
 @op("tanh")
 class Tanh:
@@ -224,6 +283,9 @@ class Tanh:
 
     def vjp(g, out, x):
         return (g * (1.0 - out * out),)  # tanh' = 1 - tanh²
+
+    def local(out, x):
+        return (f"1 - {out}²",)
 
 
 @op("sigmoid")
@@ -237,6 +299,9 @@ class Sigmoid:
 
     def vjp(g, out, x):
         return (g * out * (1.0 - out),)  # σ' = σ(1 - σ)
+
+    def local(out, x):
+        return (f"{out}·(1 - {out})",)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -252,6 +317,9 @@ class Relu:
     def vjp(g, out, x):
         return (k.where(x > 0.0, g, 0.0),)  # relu'(0) = 0, as in the lecture
 
+    def local(out, x):
+        return (f"[{x} > 0]",)
+
     def kink(x):
         return k.any_true(x == 0.0)
 
@@ -263,6 +331,9 @@ class Abs:
 
     def vjp(g, out, x):
         return (g * k.sign(x),)  # abs'(0) = 0
+
+    def local(out, x):
+        return (f"sign({x})",)
 
     def kink(x):
         return k.any_true(x == 0.0)
@@ -282,6 +353,9 @@ class Max:
         share = _first_share(x > y, x == y)  # a tie splits the gradient equally
         return g * share, g * (1.0 - share)
 
+    def local(out, x, y):
+        return f"[{x} > {y}] (½ at a tie)", f"[{y} > {x}] (½ at a tie)"
+
     def kink(x, y):
         return k.any_true(x == y)
 
@@ -294,6 +368,9 @@ class Min:
     def vjp(g, out, x, y):
         share = _first_share(x < y, x == y)  # a tie splits the gradient equally
         return g * share, g * (1.0 - share)
+
+    def local(out, x, y):
+        return f"[{x} < {y}] (½ at a tie)", f"[{y} < {x}] (½ at a tie)"
 
     def kink(x, y):
         return k.any_true(x == y)

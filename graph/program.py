@@ -5,7 +5,8 @@ and walking them downwards is the backward pass: nothing is sorted and nothing r
 
 The tape is a struct of arrays: node i has op `ops[i]`, inputs `first[i]` and `second[i]` (-1
 where absent: leaves have none, unary ops one) and source span `starts[i]:ends[i]`. That costs
-about 100 bytes a node and lets the engine loop without building anything per node. Values and
+about 130 bytes a node and lets the engine loop without building anything per node. (Python
+lists, not `array`s: appending to a list is 4x cheaper, and building the tape is a hot path.) Values and
 gradients are not stored here but in lists indexed by id, so one program can be evaluated at many
 points (the gradient check, batches). `nodes` gives readable Node views for renderers.
 """
@@ -13,7 +14,6 @@ points (the gradient check, batches). `nodes` gives readable Node views for rend
 from __future__ import annotations
 
 import itertools
-from array import array
 from dataclasses import dataclass
 from string import ascii_lowercase
 
@@ -47,10 +47,10 @@ class Program:
     def __init__(self, source: str) -> None:
         self.source = source
         self.ops: list[Op] = []
-        self.first = array("q")
-        self.second = array("q")
-        self.starts = array("q")
-        self.ends = array("q")
+        self.first: list[int] = []
+        self.second: list[int] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
         self.needs_grad = bytearray()
         self.names: dict[int, str] = {}  # node id -> the user's name for it
         self.constants: dict[int, float] = {}  # const leaf id -> its value
@@ -65,7 +65,7 @@ class Program:
 
     # -- building -----------------------------------------------------------------------------
 
-    def _append(self, op: Op, first: int, second: int, start: int, end: int, needs_grad: bool) -> int:
+    def _append(self, op: Op, first: int, second: int, start: int, end: int, needs_grad: int) -> int:
         node_id = len(self.ops)
         self.ops.append(op)
         self.first.append(first)
@@ -73,17 +73,40 @@ class Program:
         self.starts.append(start)
         self.ends.append(end)
         self.needs_grad.append(needs_grad)
-        self._views = None
+        return node_id
+
+    # add1/add2 are the builders' hot path, so they append directly rather than via _append.
+
+    def add1(self, op: Op, first: int, start: int, end: int) -> int:
+        """Append a unary op node over node `first` and return its id."""
+        node_id = len(self.ops)
+        self.ops.append(op)
+        self.first.append(first)
+        self.second.append(NO_INPUT)
+        self.starts.append(start)
+        self.ends.append(end)
+        needs = self.needs_grad
+        needs.append(needs[first])
+        return node_id
+
+    def add2(self, op: Op, first: int, second: int, start: int, end: int) -> int:
+        """Append a binary op node over nodes `first` and `second` and return its id."""
+        node_id = len(self.ops)
+        self.ops.append(op)
+        self.first.append(first)
+        self.second.append(second)
+        self.starts.append(start)
+        self.ends.append(end)
+        needs = self.needs_grad
+        needs.append(needs[first] | needs[second])
         return node_id
 
     def add(self, op: Op, inputs: tuple[int, ...], start: int, end: int) -> int:
         """Append an op node over existing nodes (one or two inputs) and return its id."""
-        needs = self.needs_grad
-        if len(inputs) == 1:
-            return self._append(op, inputs[0], NO_INPUT, start, end, needs[inputs[0]])
         if len(inputs) == 2:
-            first, second = inputs
-            return self._append(op, first, second, start, end, needs[first] or needs[second])
+            return self.add2(op, inputs[0], inputs[1], start, end)
+        if len(inputs) == 1:
+            return self.add1(op, inputs[0], start, end)
         raise ValueError(f"op {op.name} has {len(inputs)} inputs; the tape holds ops of one or two")
 
     def add_constant(self, value: float, start: int, end: int) -> int:
@@ -131,7 +154,7 @@ class Program:
     @property
     def nodes(self) -> list[Node]:
         """Every node as a read-only view, in topological (id) order."""
-        if self._views is None:
+        if self._views is None or len(self._views) != len(self.ops):
             self._views = [self.node(i) for i in range(len(self.ops))]
         return self._views
 

@@ -89,7 +89,8 @@ class Builder:
         return Term(node, start, end)
 
     def _binary(self, op_name: str, left: Term, right: Term) -> Term:
-        return self._apply(OPS[op_name], (left, right), left.start, right.end)
+        start, end = left.start, right.end
+        return Term(self.program.add2(OPS[op_name], left.node, right.node, start, end), start, end)
 
     def add(self, left, _op, right):
         return self._binary("add", left, right)

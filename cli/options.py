@@ -1,0 +1,82 @@
+"""What every command that takes a program shares: its options, reading the program and the
+values, and the error boundary where a BackpropError becomes a message, a JSON error object and
+exit code 2."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..graph.engine import Evaluation
+from ..graph.errors import BackpropError
+from ..graph.program import Program
+from . import render
+from .arguments import collect_values, parse_var_option, read_program, read_vars_file, split_arguments
+
+EXIT_USAGE = 2
+
+PROGRAM_COMMAND = {
+    # `--NAME VALUE` pairs are not declared options: Typer hands them over in ctx.args.
+    "context_settings": {"allow_extra_args": True, "ignore_unknown_options": True},
+    "options_metavar": "PROGRAM [--NAME VALUE]... [OPTIONS]",
+}
+"""Settings of a command that takes PROGRAM and --NAME VALUE inputs: @app.command(name, **PROGRAM_COMMAND)."""
+
+Var = Annotated[
+    list[str] | None,
+    typer.Option("--var", metavar="NAME=VALUE", help="An input value; repeatable. Also: --NAME VALUE."),
+]
+VarsFile = Annotated[
+    Path | None, typer.Option("--vars", metavar="FILE", help='A JSON object of input values, {"a": 7}.')
+]
+Json = Annotated[bool, typer.Option("--json", help="Print one strict JSON object instead of text.")]
+
+
+def read_inputs(
+    ctx: typer.Context, var: list[str] | None, vars_file: Path | None
+) -> tuple[str, dict[str, float]]:
+    """The program text and the input values, from the words Typer left over, --var and --vars."""
+    program_arg, pairs = split_arguments(ctx.args)
+    source = read_program(program_arg)
+    given = [*pairs, *(parse_var_option(item) for item in var or [])]
+    if vars_file is not None:
+        given += read_vars_file(vars_file)
+    return source, collect_values(given)
+
+
+def evaluate_program(program: str | Program, values: dict[str, float]) -> Evaluation:
+    """Evaluate a program (text or parsed) at the values, warning about values it never uses."""
+    from .. import evaluate, parse
+
+    if isinstance(program, str):
+        program = parse(program)
+    evaluation = evaluate(program, values)
+    for name in values:
+        if name not in program.inputs:
+            render.warn(f"{name} is given a value but the program never uses it")
+    return evaluation
+
+
+@dataclass
+class Shown:
+    """What the error message may quote: the program text, once it has been read."""
+
+    source: str | None = None
+
+
+@contextmanager
+def exit_on_error(json_output: bool = False) -> Iterator[Shown]:
+    """Run a command's work; a BackpropError prints its message (and the JSON error) and exits 2."""
+    shown = Shown()
+    try:
+        yield shown
+    except BackpropError as error:
+        render.print_error(error, shown.source)
+        if json_output:
+            render.print_json(render.error_json(error))
+        raise typer.Exit(EXIT_USAGE) from None

@@ -1,0 +1,65 @@
+"""Checking answers worked by hand (`eval --expect`): gradients of inputs or of any node by its
+label, and `value`, the output's value, each within a relative tolerance with an absolute floor:
+an answer passes when |got − expected| ≤ tol · max(1, |expected|)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .engine import Evaluation
+from .errors import InputError
+from .trace import gradient_nodes
+
+VALUE = "value"
+"""The name that stands for the output's value rather than a gradient."""
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One answer: the expected number, the computed one, and whether they agree."""
+
+    name: str
+    expected: float
+    got: object
+    abs_error: float
+    passed: bool
+
+
+@dataclass(frozen=True)
+class ExpectReport:
+    tolerance: float
+    items: list[Expectation]
+
+    @property
+    def passed(self) -> bool:
+        return all(item.passed for item in self.items)
+
+
+def check_expectations(evaluation: Evaluation, expected: Mapping[str, float], tol: float) -> ExpectReport:
+    """Compare each expected number with the evaluation; an unknown name is an InputError."""
+    nodes = gradient_nodes(evaluation)
+    if VALUE in expected and VALUE in nodes:
+        raise InputError(
+            f"{VALUE} is both the output's value and a node of the program",
+            hint=f"rename the node {VALUE} in the program to check both",
+        )
+    items = []
+    for name, number in expected.items():
+        if name == VALUE:
+            got = evaluation.value
+        elif name in nodes:
+            got = evaluation.grad_of(nodes[name])
+        else:
+            raise unknown_node(name, [VALUE, *nodes], what="an expectation")
+        abs_error = abs(got - number)
+        items.append(Expectation(name, number, got, abs_error, abs_error <= tol * max(1.0, abs(number))))
+    return ExpectReport(tol, items)
+
+
+def unknown_node(name: str, available: list[str], *, what: str) -> InputError:
+    """The error for a name that is not a node with a gradient, listing the names that are."""
+    return InputError(
+        f"{what} names {name}, which is not a node with a gradient in this program",
+        hint=f"the names are: {', '.join(available)}",
+    )
