@@ -42,6 +42,8 @@ def evaluate_batch(
     check_inputs(program, {name: 0.0 for name in columns})
     size = len(next(iter(columns.values()))) if columns else 1
     inputs = {name: np.asarray(columns[name], dtype=np.float64) for name in program.inputs}
+    if not _vectorisable(program):
+        return [_one_point(program, inputs, k, check, eps, tol) for k in range(size)]
     try:
         with np.errstate(all="ignore"):
             values = forward(program, inputs, strict=False)
@@ -71,6 +73,12 @@ def evaluate_batch(
             )
         )
     return results
+
+
+def _vectorisable(program: Program) -> bool:
+    """Points can share one pass when every op is elementwise and every constant a scalar: then
+    the points' axis never meets another axis (a literal [1, 2] would broadcast against it)."""
+    return program.all_elementwise() and all(type(c) is float for c in program.constants.values())
 
 
 def _one_point(program: Program, inputs: Mapping, k: int, check: bool, eps: float, tol: float) -> PointResult:

@@ -9,13 +9,14 @@ of a node its share g·∂node/∂input through the op's vjp, summed with `+` (t
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Mapping
 
 from . import kernels
-from .errors import DomainError, InputError, NameError_
+from .errors import BackpropError, DomainError, InputError, NameError_, ShapeError
 from .ops import CONST
-from .program import Program
+from .program import MANY_INPUTS, Program
 
 
 def check_inputs(program: Program, given: Mapping[str, object]) -> list[str]:
@@ -54,16 +55,22 @@ def forward(program: Program, inputs: Mapping[str, object], *, strict: bool = Tr
         values[node_id] = inputs[name]
     for node_id, constant in program.constants.items():
         values[node_id] = constant
+    tensors = _has_tensors(program, values)
     node_id = -1
-    try:
-        # Leaves (no first input) are already filled in; unary ops have no second input.
-        for node_id, op, first, second in zip(range(len(program)), program.ops, program.first, program.second):
-            if second >= 0:
-                values[node_id] = op.forward(values[first], values[second])
-            elif first >= 0:
-                values[node_id] = op.forward(values[first])
-    except (ArithmeticError, ValueError) as failure:
-        raise _undefined_value(program, node_id, values, failure) from None
+    with _quiet_numpy(tensors):
+        try:
+            # Leaves (first < 0, not MANY_INPUTS) are filled in; unary ops have no second input.
+            for node_id, op, first, second in zip(range(len(program)), program.ops, program.first, program.second):
+                if second >= 0:
+                    values[node_id] = op.forward(values[first], values[second])
+                elif first >= 0:
+                    values[node_id] = op.forward(values[first])
+                elif first == MANY_INPUTS:
+                    values[node_id] = op.forward(*[values[i] for i in program.many[node_id]])
+        except ShapeError as failure:
+            raise _placed(program, node_id, failure) from None
+        except (ArithmeticError, ValueError) as failure:
+            raise _undefined_value(program, node_id, values, failure) from None
     bad = _first_nonfinite(values) if strict else None
     if bad is not None:
         raise _undefined_value(program, bad, values, None)
@@ -73,37 +80,83 @@ def forward(program: Program, inputs: Mapping[str, object], *, strict: bool = Tr
 def backward(program: Program, values: list, *, strict: bool = True) -> list:
     """dL/d(node) for every node that an input flows into (None for the others), L the output.
 
+    For tensors, each gradient is summed back to the shape of its input (undoing broadcasting).
     strict: raise a DomainError for a gradient that is not finite, as in forward."""
     grads: list = [None] * len(program)
     output = program.output
     grads[output] = 1.0 + 0.0 * values[output]  # dL/dL = 1, in the output's shape
     ops, firsts, seconds, needs_grad = program.ops, program.first, program.second, program.needs_grad
+    tensors = _has_tensors(program, values)
     node_id = -1
-    try:
-        for node_id in range(output, -1, -1):
-            g = grads[node_id]
-            first = firsts[node_id]
-            if g is None or first < 0:
-                continue  # no gradient reaches it, or a leaf
-            second = seconds[node_id]
-            # `old + new`, never `+=`: a vjp may hand one array to two inputs (add's g, g).
-            # The first input is accumulated before the second, the order `trace` shows.
-            if second >= 0:
-                grad_first, grad_second = ops[node_id].vjp(g, values[node_id], values[first], values[second])
-            else:
-                (grad_first,) = ops[node_id].vjp(g, values[node_id], values[first])
-            if needs_grad[first] and grad_first is not None:
-                old = grads[first]
-                grads[first] = grad_first if old is None else old + grad_first
-            if second >= 0 and needs_grad[second] and grad_second is not None:
-                old = grads[second]
-                grads[second] = grad_second if old is None else old + grad_second
-    except (ArithmeticError, ValueError) as failure:
-        raise _undefined_derivative(program, node_id, values, failure) from None
+    with _quiet_numpy(tensors):
+        try:
+            for node_id in range(output, -1, -1):
+                g = grads[node_id]
+                first = firsts[node_id]
+                if g is None or first < 0:
+                    if g is not None and first == MANY_INPUTS:
+                        _backward_many(program, node_id, g, values, grads)
+                    continue  # no gradient reaches it, or a leaf
+                second = seconds[node_id]
+                # `old + new`, never `+=`: a vjp may hand one array to two inputs (add's g, g).
+                # The first input is accumulated before the second, the order `trace` shows.
+                if second >= 0:
+                    grad_first, grad_second = ops[node_id].vjp(g, values[node_id], values[first], values[second])
+                else:
+                    (grad_first,) = ops[node_id].vjp(g, values[node_id], values[first])
+                if needs_grad[first] and grad_first is not None:
+                    if tensors:
+                        grad_first = _fit(grad_first, values[first])
+                    old = grads[first]
+                    grads[first] = grad_first if old is None else old + grad_first
+                if second >= 0 and needs_grad[second] and grad_second is not None:
+                    if tensors:
+                        grad_second = _fit(grad_second, values[second])
+                    old = grads[second]
+                    grads[second] = grad_second if old is None else old + grad_second
+        except ShapeError as failure:
+            raise _placed(program, node_id, failure) from None
+        except (ArithmeticError, ValueError) as failure:
+            raise _undefined_derivative(program, node_id, values, failure) from None
     bad = _last_nonfinite(grads) if strict else None
     if bad is not None:
         raise _undefined_derivative(program, _blame(program, values, grads, bad), values, None)
     return grads
+
+
+def _backward_many(program: Program, node_id: int, g, values: list, grads: list) -> None:
+    """The backward step of a node with more than two inputs (always the tensor path)."""
+    inputs = program.many[node_id]
+    contributions = program.ops[node_id].vjp(g, values[node_id], *[values[i] for i in inputs])
+    for i, contribution in zip(inputs, contributions):
+        if program.needs_grad[i] and contribution is not None:
+            contribution = _fit(contribution, values[i])
+            grads[i] = contribution if grads[i] is None else grads[i] + contribution
+
+
+def _fit(gradient, value):
+    """A gradient summed back to its value's shape (undoing broadcasting); a float for a float."""
+    if type(value) is float:
+        return gradient if type(gradient) is float else float(kernels.numpy().sum(gradient))
+    if kernels.shape(gradient) == value.shape:
+        return gradient
+    return kernels.sum_to(gradient, value.shape)
+
+
+def _has_tensors(program: Program, values: list) -> bool:
+    """True if arrays may flow: a leaf holds one, or an op makes one (a literal, @, sum…)."""
+    if not program.all_elementwise():
+        return True
+    for node_id in program.inputs.values():
+        if type(values[node_id]) is not float:
+            return True
+    return any(type(value) is not float for value in program.constants.values())
+
+
+def _quiet_numpy(tensors: bool):
+    """NumPy's warnings off while arrays flow: results that are not finite are reported by the
+    engine itself, naming the subexpression."""
+    return kernels.numpy().errstate(all="ignore") if tensors else nullcontext()
 
 
 @dataclass(frozen=True)
@@ -166,6 +219,14 @@ class Evaluation:
 def evaluate(program: Program, inputs: Mapping[str, object]) -> Evaluation:
     """Forward and backward at one point (inputs must already be checked)."""
     values = forward(program, inputs)
+    output = values[program.output]
+    if type(output) is not float:
+        node = program.output
+        raise ShapeError(
+            f"the output {program.expr(node, limit=40)} has {kernels.describe_shape(output.shape)}: "
+            "gradients need a scalar output",
+            hint="reduce it to a scalar, e.g. sum(...) or mean(...)",
+        ).at(program.source, program.starts[node], program.ends[node])
     return Evaluation(program, dict(inputs), values, backward(program, values))
 
 
@@ -204,8 +265,15 @@ def _all_finite(values: list) -> bool:
     infinity anywhere makes it non-finite; a false alarm from overflow only costs the slow scan)."""
     try:
         return math.isfinite(sum(filter(None, values)))  # filter(None) also skips zeros: harmless
-    except TypeError:  # arrays of other shapes: let the scan decide
+    except (TypeError, ValueError):  # arrays (of other shapes): let the scan decide
         return False
+
+
+def _placed(program: Program, node_id: int, failure: ShapeError) -> ShapeError:
+    """A shape error from an op, placed at its node and naming the operation."""
+    failure.message = f"{program.expr(node_id, limit=60)}: {failure.message}"
+    failure.args = (failure.message,)
+    return failure.at(program.source, program.starts[node_id], program.ends[node_id])
 
 
 def _blame(program: Program, values: list, grads: list, bad: int) -> int:
@@ -232,18 +300,21 @@ def _describe_inputs(program: Program, node_id: int, values: list) -> str:
     return ", ".join(parts)
 
 
-def _undefined_value(program: Program, node_id: int, values: list, failure: Exception | None) -> DomainError:
+def _undefined_value(program: Program, node_id: int, values: list, failure: Exception | None) -> BackpropError:
     op = program.ops[node_id]
+    mismatch = _broadcast_mismatch(program, node_id, values) if isinstance(failure, ValueError) else None
+    if mismatch:
+        return _placed(program, node_id, ShapeError(mismatch, hint="make the shapes equal, or broadcastable (NumPy rules)"))
     expr = program.expr(node_id, limit=60)
     if isinstance(failure, ZeroDivisionError):
         message = f"{expr} is a division by zero"
     elif isinstance(failure, OverflowError) or (failure is None and _is_infinite(values[node_id]) and not op.domain):
         message = f"{expr} overflows: the result is too large for a float64"
     elif failure is None and _is_infinite(values[node_id]):
-        message = f"{expr} is infinite: it overflows, or {op.domain}"
+        message = f"{expr} is infinite{_where_not_finite(values[node_id])}: it overflows, or {op.domain}"
     else:
         reason = op.domain or "the result is not a number"
-        message = f"{expr} is undefined: {reason}"
+        message = f"{expr} is undefined{_where_not_finite(values[node_id]) if failure is None else ''}: {reason}"
     if program.inputs_of(node_id):
         message += f" (here {_describe_inputs(program, node_id, values)})"
     hint = "change the input values, or the program, so that this subexpression stays defined"
@@ -259,12 +330,45 @@ def _undefined_derivative(program: Program, node_id: int, values: list, failure:
     return DomainError(message, hint=hint).at(program.source, program.starts[node_id], program.ends[node_id])
 
 
+def _broadcast_mismatch(program: Program, node_id: int, values: list) -> str | None:
+    """Why an elementwise op's operands do not broadcast, or None if they do."""
+    shapes = [kernels.shape(values[i]) for i in program.inputs_of(node_id)]
+    if len(shapes) < 2 or all(not dims for dims in shapes):
+        return None
+    try:
+        kernels.numpy().broadcast_shapes(*shapes)
+    except ValueError:
+        described = " and ".join(kernels.describe_shape(dims) for dims in shapes)
+        op = program.ops[node_id]
+        return f"{described} do not broadcast for {op.symbol or op.name}"
+    return None
+
+
 def _is_infinite(value) -> bool:
-    return value is not None and not kernels.is_finite(value) and value == value
+    """Not finite because of an infinity (an overflow), not a NaN."""
+    if value is None or kernels.is_finite(value):
+        return False
+    if type(value) is float:
+        return value == value
+    np = kernels.numpy()
+    return bool(np.isinf(value).any() and not np.isnan(value).any())
+
+
+def _where_not_finite(value) -> str:
+    """` at [i, j]` for the first element of an array that is not finite; '' for a scalar."""
+    if type(value) is float:
+        return ""
+    np = kernels.numpy()
+    index = np.argwhere(~np.isfinite(value))[0]
+    return f" at [{', '.join(str(int(i)) for i in index)}]"
 
 
 def format_value(value) -> str:
-    """A short human spelling of a value: 6 significant digits, no negative zero."""
+    """A short human spelling of a value: 6 significant digits, no negative zero; a small array
+    in full, a large one by its shape."""
     if isinstance(value, float):
         return f"{value + 0.0:.6g}"
-    return str(value)
+    dims = kernels.shape(value)
+    if len(dims) and value.size <= 12:
+        return kernels.numpy().array2string(value + 0.0, precision=6, separator=", ", suppress_small=False)
+    return f"an array of {kernels.describe_shape(dims)}"

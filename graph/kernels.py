@@ -70,3 +70,185 @@ def is_finite(x) -> bool:
     if type(x) is float:
         return math.isfinite(x)
     return bool(numpy().isfinite(x).all())
+
+
+# ------------------------------------------------------------------------------------------------
+# Tensors. A value is a float (a scalar) or a float64 ndarray of one or more dimensions; these
+# helpers keep that rule: a result with no dimensions left is returned as a float.
+# ------------------------------------------------------------------------------------------------
+
+
+def shape(x) -> tuple[int, ...]:
+    return () if type(x) is float else x.shape
+
+
+def scalar_or_array(x):
+    """A NumPy result as a value: a float when it has no dimensions."""
+    np = numpy()
+    return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=np.float64)
+
+
+def like(gradient, value):
+    """A gradient in the kind of its value: a float for a float."""
+    return float(gradient) if type(value) is float else gradient
+
+
+def sum_to(gradient, target_shape: tuple[int, ...]):
+    """Undo broadcasting: sum a gradient down to the shape of the input it belongs to."""
+    np = numpy()
+    gradient = np.asarray(gradient)
+    extra = gradient.ndim - len(target_shape)
+    if extra > 0:
+        gradient = gradient.sum(axis=tuple(range(extra)))
+    squeezed = tuple(i for i, size in enumerate(target_shape) if size == 1 and gradient.shape[i] != 1)
+    if squeezed:
+        gradient = gradient.sum(axis=squeezed, keepdims=True)
+    return gradient.reshape(target_shape)
+
+
+def stack(elements):
+    """[x, y, …]: the elements, all of one shape, stacked along a new first axis."""
+    from .errors import ShapeError
+
+    np = numpy()
+    first = shape(elements[0])
+    for position, element in enumerate(elements[1:], start=2):
+        if shape(element) != first:
+            failure = ShapeError(
+                f"the items of a list must all have one shape: item {position} {_has(shape(element))}, "
+                f"item 1 {_has(first)}",
+                hint="every row of a matrix needs the same number of elements",
+            )
+            failure.position = position  # which item, so the parser can point at it
+            raise failure
+    return np.array(elements, dtype=np.float64)
+
+
+def take(x, subscripts):
+    """x[i, j, …] with whole-number subscripts (negative ones count from the end)."""
+    from .errors import ShapeError
+
+    dims = shape(x)
+    if len(subscripts) > len(dims):
+        raise ShapeError(f"{len(subscripts)} subscripts for a value that {_has(dims)}")
+    index = []
+    for axis, subscript in enumerate(subscripts):
+        i = int(subscript)
+        if not -dims[axis] <= i < dims[axis]:
+            raise ShapeError(f"index {i} is out of range for axis {axis} of size {dims[axis]}")
+        index.append(i)
+    return scalar_or_array(x[tuple(index)])
+
+
+def untake(gradient, x, subscripts):
+    """The gradient of x[i, j, …]: g at that place, zeros elsewhere."""
+    np = numpy()
+    result = np.zeros(x.shape)
+    result[tuple(int(s) for s in subscripts)] = gradient
+    return result
+
+
+def matmul(x, y):
+    """x @ y with NumPy's rules for vectors and matrices."""
+    from .errors import ShapeError
+
+    np = numpy()
+    if type(x) is float or type(y) is float:
+        raise ShapeError("@ needs a vector or matrix on each side, not a scalar (use * to scale)")
+    if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
+        raise ShapeError(f"the inner sizes of {describe_shape(x.shape)} @ {describe_shape(y.shape)} differ")
+    return scalar_or_array(np.matmul(x, y))
+
+
+def matmul_vjp(g, x, y):
+    """Gradients of x @ y: g @ yᵀ and xᵀ @ g, with vectors treated as a row (x) and a column (y)."""
+    np = numpy()
+    x2 = x[np.newaxis, :] if x.ndim == 1 else x
+    y2 = y[:, np.newaxis] if y.ndim == 1 else y
+    g2 = np.asarray(g, dtype=np.float64)
+    if y.ndim == 1:  # put back the column that y's vector removed, then the row that x's did
+        g2 = g2[..., np.newaxis]
+    if x.ndim == 1:
+        g2 = g2[..., np.newaxis, :]
+    gx = sum_to(g2 @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)
+    gy = sum_to(np.swapaxes(x2, -1, -2) @ g2, y2.shape).reshape(y.shape)
+    return gx, gy
+
+
+def transpose(x):
+    return x if type(x) is float else x.T
+
+
+def _axis(x, axis):
+    from .errors import ShapeError
+
+    dims = shape(x)
+    a = int(axis)
+    if not -len(dims) <= a < len(dims):
+        raise ShapeError(f"axis {a} is out of range for a value that {_has(dims)}")
+    return a
+
+
+def total(x, axis=None):
+    """Σ x over every element, or along one axis."""
+    if axis is None:
+        return x if type(x) is float else float(x.sum())
+    return scalar_or_array(x.sum(axis=_axis(x, axis)))
+
+
+def count(x, axis=None) -> int:
+    """How many elements `total` adds up."""
+    dims = shape(x)
+    if axis is None:
+        size = 1
+        for n in dims:
+            size *= n
+        return size
+    return dims[_axis(x, axis)]
+
+
+def spread(g, x, axis=None):
+    """The gradient of a sum: g copied back to every element that was added."""
+    np = numpy()
+    if type(x) is float:
+        return float(g)
+    if axis is None:
+        return np.full(x.shape, float(g))
+    return np.broadcast_to(np.expand_dims(g, _axis(x, axis)), x.shape)
+
+
+def logsumexp(x, keepdims: bool = False):
+    """log Σ e^x along the last axis, computed without overflow."""
+    np = numpy()
+    if type(x) is float:
+        return x
+    top = x.max(axis=-1, keepdims=True)
+    result = top + np.log(np.exp(x - top).sum(axis=-1, keepdims=True))
+    return result if keepdims else scalar_or_array(result[..., 0])
+
+
+def softmax(x):
+    """e^x / Σ e^x along the last axis."""
+    np = numpy()
+    if type(x) is float:
+        return 1.0
+    return np.exp(x - logsumexp(x, keepdims=True))
+
+
+def sum_last(x):
+    """Σ along the last axis, keeping it (for broadcasting back)."""
+    return x if type(x) is float else x.sum(axis=-1, keepdims=True)
+
+
+def expand_last(g, x):
+    """A gradient of a last-axis reduction, with that axis put back for broadcasting."""
+    np = numpy()
+    return g if type(x) is float else np.expand_dims(g, -1)
+
+
+def _has(dims: tuple[int, ...]) -> str:
+    return "is a scalar" if not dims else f"has {describe_shape(dims)}"
+
+
+def describe_shape(dims: tuple[int, ...]) -> str:
+    return "a scalar" if not dims else f"shape ({', '.join(map(str, dims))}{',' if len(dims) == 1 else ''})"

@@ -20,7 +20,16 @@ Optional attributes:
             given the labels (strings) of the node and its inputs. Text only: every number shown
             beside it comes from vjp (with g = 1), never from a second formula.
 
-The arity is read from forward's signature. Arithmetic ops use the `operator` module's C functions
+The arity is read from forward's signature: parameters with defaults are optional (`sum(x)` or
+`sum(x, axis)`) and `*rest` takes any number. Decorator options:
+    static_from  inputs from this position on must be whole numbers written in the program (an
+                 axis, a subscript): the parser checks them, and their gradient is None.
+    elementwise  True for ops applied element by element with broadcasting (arithmetic and the
+                 scalar functions); batch mode vectorises only programs made of these.
+Broadcasting is undone by the engine, not the rules: every gradient is summed back to the shape
+of its input (kernels.sum_to), so a rule may return g in the broadcast shape.
+
+Arithmetic ops use the `operator` module's C functions
 as their forward (`forward = operator.add` is `x + y`): no Python frame per node on the hot path. Adding an op is one class here; the engine,
 the parser and the CLI find it by name.
 """
@@ -40,7 +49,7 @@ class Op:
     """A named primitive: forward value, vector-Jacobian product, and how to talk about it."""
 
     name: str
-    arity: int
+    arity: int  # the number of inputs it needs
     forward: Callable | None
     vjp: Callable | None
     symbol: str | None = None
@@ -48,6 +57,14 @@ class Op:
     kink: Callable | None = None
     local: Callable | None = None
     callable_by_name: bool = False
+    max_arity: int | None = -1  # the most inputs it takes (None: any number; -1: same as arity)
+    static_from: int | None = None
+    elementwise: bool = False
+
+    def takes(self, count: int) -> bool:
+        """True if the op can be applied to `count` inputs."""
+        most = self.arity if self.max_arity == -1 else self.max_arity
+        return self.arity <= count and (most is None or count <= most)
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -60,14 +77,28 @@ FUNCTIONS: dict[str, Op] = {}
 """The ops a program may call by name, e.g. `sigmoid(x)`."""
 
 
-def op(name: str, *, symbol: str | None = None, domain: str | None = None, function: bool = True):
+def op(
+    name: str,
+    *,
+    symbol: str | None = None,
+    domain: str | None = None,
+    function: bool = True,
+    static_from: int | None = None,
+    elementwise: bool = False,
+):
     """Register the decorated class's `forward`/`vjp` (and optional `kink`, `local`) as the op `name`."""
 
     def register(namespace: type) -> Op:
         forward = namespace.forward
+        parameters = inspect.signature(forward).parameters.values()
+        required = sum(1 for p in parameters if p.default is p.empty and p.kind is not p.VAR_POSITIONAL)
+        variadic = any(p.kind is p.VAR_POSITIONAL for p in parameters)
         entry = Op(
             name=name,
-            arity=len(inspect.signature(forward).parameters),
+            arity=required,
+            max_arity=None if variadic else len(parameters),
+            static_from=static_from,
+            elementwise=elementwise,
             forward=forward,
             vjp=namespace.vjp,
             symbol=symbol,
@@ -96,7 +127,7 @@ CONST = OPS["const"] = Op("const", 0, None, None)
 # ----------------------------------------------------------------------------------------------
 
 
-@op("add", symbol="+", function=False)
+@op("add", symbol="+", function=False, elementwise=True)
 class Add:
     forward = operator.add  # x + y
 
@@ -107,7 +138,7 @@ class Add:
         return "1", "1"
 
 
-@op("sub", symbol="-", function=False)
+@op("sub", symbol="-", function=False, elementwise=True)
 class Sub:
     forward = operator.sub  # x - y
 
@@ -118,7 +149,7 @@ class Sub:
         return "1", "-1"
 
 
-@op("mul", symbol="*", function=False)
+@op("mul", symbol="*", function=False, elementwise=True)
 class Mul:
     forward = operator.mul  # x * y
 
@@ -129,7 +160,7 @@ class Mul:
         return y, x
 
 
-@op("div", symbol="/", domain="the divisor must not be 0", function=False)
+@op("div", symbol="/", domain="the divisor must not be 0", function=False, elementwise=True)
 class Div:
     forward = operator.truediv  # x / y
 
@@ -141,7 +172,7 @@ class Div:
         return f"1/{y}", f"-{x}/{y}²"
 
 
-@op("neg", symbol="-", function=False)
+@op("neg", symbol="-", function=False, elementwise=True)
 class Neg:
     forward = operator.neg  # -x
 
@@ -175,8 +206,7 @@ def _power_rule_text(x: str, y: str) -> str:
     "pow",
     symbol="**",
     domain="x**y needs x > 0, or a whole-number y (and y ≥ 0 when x = 0)",
-    function=False,
-)
+    function=False, elementwise=True)
 class Pow:
     def forward(x, y):
         out = x**y
@@ -202,7 +232,7 @@ class Pow:
 # ----------------------------------------------------------------------------------------------
 
 
-@op("exp")
+@op("exp", elementwise=True)
 class Exp:
     def forward(x):
         return k.exp(x)
@@ -214,7 +244,7 @@ class Exp:
         return (f"exp({x})",)
 
 
-@op("log", domain="log needs its argument > 0")
+@op("log", domain="log needs its argument > 0", elementwise=True)
 class Log:
     """Natural logarithm."""
 
@@ -228,7 +258,7 @@ class Log:
         return (f"1/{x}",)
 
 
-@op("sqrt", domain="sqrt needs its argument ≥ 0 (and > 0 for its derivative)")
+@op("sqrt", domain="sqrt needs its argument ≥ 0 (and > 0 for its derivative)", elementwise=True)
 class Sqrt:
     def forward(x):
         return k.sqrt(x)
@@ -240,7 +270,7 @@ class Sqrt:
         return (f"1/(2·sqrt({x}))",)
 
 
-@op("sin")
+@op("sin", elementwise=True)
 class Sin:
     def forward(x):
         return k.sin(x)
@@ -252,7 +282,7 @@ class Sin:
         return (f"cos({x})",)
 
 
-@op("cos")
+@op("cos", elementwise=True)
 class Cos:
     def forward(x):
         return k.cos(x)
@@ -264,7 +294,7 @@ class Cos:
         return (f"-sin({x})",)
 
 
-@op("tan")
+@op("tan", elementwise=True)
 class Tan:
     def forward(x):
         return k.tan(x)
@@ -276,7 +306,7 @@ class Tan:
         return (f"1 + {out}²",)
 
 
-@op("tanh")
+@op("tanh", elementwise=True)
 class Tanh:
     def forward(x):
         return k.tanh(x)
@@ -288,7 +318,7 @@ class Tanh:
         return (f"1 - {out}²",)
 
 
-@op("sigmoid")
+@op("sigmoid", elementwise=True)
 class Sigmoid:
     """σ(x) = 1 / (1 + e^-x)."""
 
@@ -309,7 +339,7 @@ class Sigmoid:
 # ----------------------------------------------------------------------------------------------
 
 
-@op("relu")
+@op("relu", elementwise=True)
 class Relu:
     def forward(x):
         return k.where(x > 0.0, x, 0.0)
@@ -324,7 +354,7 @@ class Relu:
         return k.any_true(x == 0.0)
 
 
-@op("abs")
+@op("abs", elementwise=True)
 class Abs:
     def forward(x):
         return abs(x)
@@ -344,7 +374,7 @@ def _first_share(x_wins, tie):
     return k.where(x_wins, 1.0, k.where(tie, 0.5, 0.0))
 
 
-@op("max")
+@op("max", elementwise=True)
 class Max:
     def forward(x, y):
         return k.where(x >= y, x, y)
@@ -360,7 +390,7 @@ class Max:
         return k.any_true(x == y)
 
 
-@op("min")
+@op("min", elementwise=True)
 class Min:
     def forward(x, y):
         return k.where(x <= y, x, y)
@@ -374,3 +404,109 @@ class Min:
 
     def kink(x, y):
         return k.any_true(x == y)
+
+
+# ----------------------------------------------------------------------------------------------
+# Tensors: literals, subscripts, linear algebra and reductions (NumPy arrays; a scalar stays a float)
+# ----------------------------------------------------------------------------------------------
+
+
+@op("array", function=False)
+class Array:
+    """A list literal [x, y, …]: the elements, of one shape, stacked along a new first axis."""
+
+    def forward(*elements):
+        return k.stack(elements)
+
+    def vjp(g, out, *elements):
+        return tuple(k.like(g[i], element) for i, element in enumerate(elements))
+
+
+@op("index", function=False, static_from=1)
+class Index:
+    """x[i] or x[i, j]: whole-number subscripts written in the program; negative ones count from the end."""
+
+    def forward(x, *subscripts):
+        return k.take(x, subscripts)
+
+    def vjp(g, out, x, *subscripts):
+        return (k.untake(g, x, subscripts), *(None for _ in subscripts))
+
+
+@op("matmul", symbol="@", function=False)
+class MatMul:
+    """x @ y with NumPy's rules: matrix·matrix, matrix·vector, vector·matrix, vector·vector (dot)."""
+
+    def forward(x, y):
+        return k.matmul(x, y)
+
+    def vjp(g, out, x, y):
+        return k.matmul_vjp(g, x, y)  # g @ yᵀ and xᵀ @ g
+
+
+@op("transpose")
+class Transpose:
+    """transpose(x), also written x.T: the axes reversed (a vector stays a vector)."""
+
+    def forward(x):
+        return k.transpose(x)
+
+    def vjp(g, out, x):
+        return (k.transpose(g),)
+
+
+@op("sum", static_from=1)
+class Sum:
+    """sum(x): the sum of every element, a scalar; sum(x, axis): along one axis."""
+
+    def forward(x, axis=None):
+        return k.total(x, axis)
+
+    def vjp(g, out, x, axis=None):
+        grad = k.spread(g, x, axis)
+        return (grad,) if axis is None else (grad, None)
+
+
+@op("mean", static_from=1)
+class Mean:
+    """mean(x): the mean of every element; mean(x, axis): along one axis."""
+
+    def forward(x, axis=None):
+        return k.total(x, axis) / k.count(x, axis)
+
+    def vjp(g, out, x, axis=None):
+        grad = k.spread(g, x, axis) / k.count(x, axis)
+        return (grad,) if axis is None else (grad, None)
+
+
+@op("logsumexp")
+class LogSumExp:
+    """log Σ e^x along the last axis (a vector gives a scalar)."""
+
+    def forward(x):
+        return k.logsumexp(x)
+
+    def vjp(g, out, x):
+        return (k.expand_last(g, x) * k.softmax(x),)  # ∂/∂x_i = softmax(x)_i
+
+
+@op("softmax")
+class Softmax:
+    """e^x / Σ e^x along the last axis."""
+
+    def forward(x):
+        return k.softmax(x)
+
+    def vjp(g, out, x):
+        return (out * (g - k.sum_last(g * out)),)  # J = diag(s) − s sᵀ, applied to g
+
+
+@op("log_softmax")
+class LogSoftmax:
+    """x − logsumexp(x) along the last axis."""
+
+    def forward(x):
+        return x - k.logsumexp(x, keepdims=True)
+
+    def vjp(g, out, x):
+        return (g - k.softmax(x) * k.sum_last(g),)

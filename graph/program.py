@@ -4,7 +4,8 @@ An input node exists before any node that uses it, so walking the ids upwards is
 and walking them downwards is the backward pass: nothing is sorted and nothing recurses.
 
 The tape is a struct of arrays: node i has op `ops[i]`, inputs `first[i]` and `second[i]` (-1
-where absent: leaves have none, unary ops one) and source span `starts[i]:ends[i]`. That costs
+where absent: leaves have none, unary ops one) and source span `starts[i]:ends[i]`. The rare node
+with more inputs has first = MANY_INPUTS and its inputs in the dict `many`. That costs
 about 130 bytes a node and lets the engine loop without building anything per node. (Python
 lists, not `array`s: appending to a list is 4x cheaper, and building the tape is a hot path.) Values and
 gradients are not stored here but in lists indexed by id, so one program can be evaluated at many
@@ -25,6 +26,8 @@ EXPR_PREVIEW = 120
 otherwise cost quadratic space)."""
 
 NO_INPUT = -1
+MANY_INPUTS = -2
+"""`first` of a node with more than two inputs (a list literal, W[i, j]): they are in `many`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class Program:
         self.starts: list[int] = []
         self.ends: list[int] = []
         self.needs_grad = bytearray()
+        self.many: dict[int, tuple[int, ...]] = {}  # node id -> inputs, for nodes with more than two
         self.names: dict[int, str] = {}  # node id -> the user's name for it
         self.constants: dict[int, float] = {}  # const leaf id -> its value
         self.inputs: dict[str, int] = {}  # input variable -> node id, in order of first use
@@ -59,9 +63,17 @@ class Program:
         self.binding_starts: dict[str, int] = {}  # `name = ...` -> offset of the name
         self.output = -1
         self._views: list[Node] | None = None
+        self._elementwise, self._elementwise_checked = True, 0
 
     def __len__(self) -> int:
         return len(self.ops)
+
+    def all_elementwise(self) -> bool:
+        """True if every op is applied element by element (arrays appear only if given)."""
+        if self._elementwise_checked != len(self.ops):
+            self._elementwise = all(op.elementwise or op.forward is None for op in set(self.ops))
+            self._elementwise_checked = len(self.ops)
+        return self._elementwise
 
     # -- building -----------------------------------------------------------------------------
 
@@ -102,12 +114,39 @@ class Program:
         return node_id
 
     def add(self, op: Op, inputs: tuple[int, ...], start: int, end: int) -> int:
-        """Append an op node over existing nodes (one or two inputs) and return its id."""
+        """Append an op node over existing nodes and return its id."""
         if len(inputs) == 2:
             return self.add2(op, inputs[0], inputs[1], start, end)
         if len(inputs) == 1:
             return self.add1(op, inputs[0], start, end)
-        raise ValueError(f"op {op.name} has {len(inputs)} inputs; the tape holds ops of one or two")
+        if not inputs:
+            raise ValueError(f"op {op.name} needs at least one input")
+        needs = any(self.needs_grad[i] for i in inputs)
+        node_id = self._append(op, MANY_INPUTS, NO_INPUT, start, end, needs)
+        self.many[node_id] = tuple(inputs)
+        return node_id
+
+    def fold_constant(self, ids: list[int], value, start: int, end: int) -> int | None:
+        """Replace the constant leaves `ids`, if they are the last nodes of the tape, by one
+        constant node of `value` (a literal of numbers becomes one array); None otherwise."""
+        count = len(self.ops)
+        fresh = ids == list(range(count - len(ids), count))
+        if not fresh or any(self.ops[i] is not CONST or i in self.names for i in ids):
+            return None
+        for column in (self.ops, self.first, self.second, self.starts, self.ends):
+            del column[count - len(ids) :]
+        del self.needs_grad[count - len(ids) :]
+        for i in ids:
+            del self.constants[i]
+        return self.add_constant(value, start, end)
+
+    def negate_constant(self, node_id: int, start: int) -> bool:
+        """Fold a minus sign into the constant leaf just made (`-1` is a number); False if not one."""
+        if node_id != len(self.ops) - 1 or self.ops[node_id] is not CONST or node_id in self.names:
+            return False
+        self.constants[node_id] = -self.constants[node_id]
+        self.starts[node_id] = start
+        return True
 
     def add_constant(self, value: float, start: int, end: int) -> int:
         node_id = self._append(CONST, NO_INPUT, NO_INPUT, start, end, False)
@@ -147,8 +186,8 @@ class Program:
 
     def inputs_of(self, node_id: int) -> tuple[int, ...]:
         first, second = self.first[node_id], self.second[node_id]
-        if first == NO_INPUT:
-            return ()
+        if first < 0:
+            return self.many[node_id] if first == MANY_INPUTS else ()
         return (first,) if second == NO_INPUT else (first, second)
 
     @property
@@ -203,11 +242,9 @@ class Program:
     def users(self) -> list[list[int]]:
         """For every node, the ids of the nodes that take it as an input (its parents, in the lecture)."""
         users: list[list[int]] = [[] for _ in self.ops]
-        for node_id, (first, second) in enumerate(zip(self.first, self.second)):
-            if first != NO_INPUT:
-                users[first].append(node_id)
-            if second != NO_INPUT and second != first:
-                users[second].append(node_id)
+        for node_id in range(len(self.ops)):
+            for i in dict.fromkeys(self.inputs_of(node_id)):
+                users[i].append(node_id)
         return users
 
 

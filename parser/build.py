@@ -11,8 +11,9 @@ import difflib
 import math
 from typing import NamedTuple
 
-from ..graph.errors import ArityError, DomainError, NameError_, ParseError
-from ..graph.ops import FUNCTIONS, OPS, Op
+from ..graph.errors import ArityError, DomainError, NameError_, ParseError, ShapeError
+from ..graph.kernels import stack
+from ..graph.ops import CONST, FUNCTIONS, OPS, Op
 from ..graph.program import Program
 from .lalr import Tables, Token, UnexpectedCharacter, UnexpectedToken
 
@@ -111,6 +112,10 @@ class Builder:
         return self._binary("pow", base, exponent)
 
     def neg(self, sign, operand: Term) -> Term:
+        program = self.program
+        literal = program.starts[operand.node] == operand.start and program.ends[operand.node] == operand.end
+        if literal and program.negate_constant(operand.node, sign.start):
+            return Term(operand.node, sign.start, operand.end)  # -1 is a number, not neg(1)
         return self._apply(OPS["neg"], (operand,), sign.start, operand.end)
 
     def pos(self, sign, operand: Term) -> Term:
@@ -124,16 +129,65 @@ class Builder:
         op = FUNCTIONS.get(name)
         if op is None:
             raise _unknown_function(name).at(self.program.source, start, name_token.end)
-        if len(arguments) != op.arity:
-            plural = "s" if op.arity != 1 else ""
+        if not op.takes(len(arguments)):
             raise ArityError(
-                f"{name} takes {op.arity} argument{plural}, but {len(arguments)} {'was' if len(arguments) == 1 else 'were'} given",
+                f"{name} takes {_count(op)}, but {len(arguments)} {'was' if len(arguments) == 1 else 'were'} given",
                 hint=f"call it as {_signature(op)}",
             ).at(self.program.source, start, rpar.end)
+        if op.static_from is not None:
+            for position, term in enumerate(arguments[op.static_from :], start=op.static_from):
+                self._check_static(op, position, term)
         return self._apply(op, tuple(arguments), start, rpar.end)
+
+    def _check_static(self, op: Op, position: int, term: Term) -> None:
+        """An axis must be a whole number written in the program: sum(x, 0), not sum(x, a)."""
+        program = self.program
+        value = program.constants.get(term.node)
+        if program.ops[term.node] is not CONST or type(value) is not float or not value.is_integer():
+            what = _parameter_names(op)[position]
+            raise ArityError(
+                f"the {what} of {op.name} must be a whole number written in the program",
+                hint=f"write e.g. {op.name}(x, 0)",
+            ).at(program.source, term.start, term.end)
 
     def arguments(self, *items) -> tuple[Term, ...]:
         return tuple(item for item in items if isinstance(item, Term))
+
+    # -- tensors ------------------------------------------------------------------------------
+
+    def array(self, lsqb, elements: tuple[Term, ...], rsqb) -> Term:
+        """[x, y, …]; a literal of numbers becomes one constant array."""
+        program, start, end = self.program, lsqb.start, rsqb.end
+        ids = [term.node for term in elements]
+        if all(program.ops[i] is CONST for i in ids):
+            try:
+                value = stack([program.constants[i] for i in ids])
+            except ShapeError as failure:
+                item = elements[failure.position - 1]  # point at the row that differs
+                raise failure.at(program.source, item.start, item.end) from None
+            folded = program.fold_constant(ids, value, start, end)
+            if folded is not None:
+                return Term(folded, start, end)
+        return self._apply(OPS["array"], elements, start, end)
+
+    def subscript(self, *tokens) -> Term:
+        number = tokens[-1]
+        value = float(number.text)
+        if not value.is_integer():
+            raise ParseError(
+                f"a subscript must be a whole number, not {number.text}", hint="write e.g. x[0] or W[1, -1]"
+            ).at(self.program.source, number.start, number.end)
+        start = tokens[0].start
+        return Term(self.program.add_constant(-value if len(tokens) == 2 else value, start, number.end), start, number.end)
+
+    def subscripts(self, *items) -> tuple[Term, ...]:
+        return tuple(item for item in items if isinstance(item, Term))
+
+    def index(self, base: Term, _lsqb, subscripts: tuple[Term, ...], rsqb) -> Term:
+        return self._apply(OPS["index"], (base, *subscripts), base.start, rsqb.end)
+
+    def transpose(self, base: Term, token) -> Term:
+        return self._apply(OPS["transpose"], (base,), base.start, token.end)
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -168,9 +222,26 @@ def _unknown_function(name: str) -> NameError_:
     return NameError_(f"unknown function {name}", hint=hint)
 
 
+def _parameter_names(op) -> list[str]:
+    import inspect
+
+    return [p.name for p in inspect.signature(op.forward).parameters.values()]
+
+
 def _signature(op) -> str:
-    params = ", ".join("xyzw"[i] for i in range(op.arity))
-    return f"{op.name}({params})"
+    """How to call an op: sin(x), max(x, y), sum(x[, axis])."""
+    names = _parameter_names(op)
+    required = ", ".join(names[: op.arity])
+    optional = "".join(f"[, {name}]" for name in names[op.arity :])
+    return f"{op.name}({required}{optional})"
+
+
+def _count(op) -> str:
+    """`1 argument`, `2 arguments`, `1 or 2 arguments`."""
+    most = op.arity if op.max_arity == -1 else op.max_arity
+    if most == op.arity:
+        return f"{op.arity} argument{'s' if op.arity != 1 else ''}"
+    return f"{op.arity} or {most} arguments" if most is not None else f"at least {op.arity} arguments"
 
 
 def _short(text: str, limit: int = 24) -> str:
@@ -227,6 +298,9 @@ _TOKEN_WORDS = {
     "EQUAL": "'='",
     "LPAR": "'('",
     "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "TRANSPOSE": "'.T'",
     "COMMA": "','",
     "_SEMICOLON": "';'",
     "_NEWLINE": "a new line",
