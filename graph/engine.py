@@ -16,6 +16,7 @@ from typing import Mapping
 from . import kernels
 from .errors import BackpropError, DomainError, InputError, NameError_, ShapeError
 from .ops import CONST
+from .limits import elements_error
 from .program import MANY_INPUTS, Program
 
 
@@ -37,6 +38,9 @@ def check_inputs(program: Program, given: Mapping[str, object]) -> list[str]:
             hint=f"pass {options} (or --var NAME=VALUE)",
         ).at(program.source, program.starts[first], program.ends[first])
     for name in program.inputs:
+        size = kernels.size(given[name])
+        if size > program.max_elements:
+            raise elements_error(f"the value of {name}", size, program.max_elements)
         if not kernels.is_finite(given[name]):
             raise InputError(
                 f"the value of {name} is not a finite number: {given[name]!r}",
@@ -67,8 +71,14 @@ def forward(program: Program, inputs: Mapping[str, object], *, strict: bool = Tr
                     values[node_id] = op.forward(values[first])
                 elif first == MANY_INPUTS:
                     values[node_id] = op.forward(*[values[i] for i in program.many[node_id]])
+                else:
+                    continue
+                if tensors and type(values[node_id]) is not float and values[node_id].size > program.max_elements:
+                    raise elements_error(program.expr(node_id, limit=40), values[node_id].size, program.max_elements)
         except ShapeError as failure:
             raise _placed(program, node_id, failure) from None
+        except MemoryError:
+            raise _out_of_memory(program, node_id) from None
         except (ArithmeticError, ValueError) as failure:
             raise _undefined_value(program, node_id, values, failure) from None
     bad = _first_nonfinite(values) if strict else None
@@ -269,10 +279,22 @@ def _all_finite(values: list) -> bool:
         return False
 
 
+def _out_of_memory(program: Program, node_id: int) -> BackpropError:
+    from .errors import LimitError
+
+    return LimitError(
+        f"{program.expr(node_id, limit=60)} needs more memory than this machine has",
+        hint="use smaller tensors; a broadcast can make a result much larger than its operands",
+    ).at(program.source, program.starts[node_id], program.ends[node_id])
+
+
 def _placed(program: Program, node_id: int, failure: ShapeError) -> ShapeError:
     """A shape error from an op, placed at its node and naming the operation."""
     failure.message = f"{program.expr(node_id, limit=60)}: {failure.message}"
     failure.args = (failure.message,)
+    operator = program.operator_span(node_id) if program.operator_span is not None else None
+    if operator is not None:  # point at the `+` or `@` itself
+        return failure.at(program.source, *operator)
     return failure.at(program.source, program.starts[node_id], program.ends[node_id])
 
 

@@ -82,6 +82,11 @@ def shape(x) -> tuple[int, ...]:
     return () if type(x) is float else x.shape
 
 
+def size(x) -> int:
+    """How many elements a value has (1 for a scalar)."""
+    return 1 if type(x) is float else int(x.size)
+
+
 def scalar_or_array(x):
     """A NumPy result as a value: a float when it has no dimensions."""
     np = numpy()

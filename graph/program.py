@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Callable
 from string import ascii_lowercase
 
 from .errors import NameError_, line_and_column
+from .limits import MAX_ELEMENTS
 from .ops import CONST, FUNCTIONS, INPUT, Op
 
 EXPR_PREVIEW = 120
@@ -47,8 +49,11 @@ class Node:
 class Program:
     """A parsed program: its source text, its tape of nodes, its inputs and its output."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, *, max_elements: int = MAX_ELEMENTS) -> None:
         self.source = source
+        self.max_elements = max_elements  # the largest tensor it may compute (graph/limits.py)
+        # Set by the parser: where a binary node's operator token is, for errors that point at it.
+        self.operator_span: Callable[[int], tuple[int, int] | None] | None = None
         self.ops: list[Op] = []
         self.first: list[int] = []
         self.second: list[int] = []

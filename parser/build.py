@@ -8,11 +8,13 @@ where each node came from. It computes no values.
 from __future__ import annotations
 
 import difflib
+from functools import partial
 import math
 from typing import NamedTuple
 
 from ..graph.errors import ArityError, DomainError, NameError_, ParseError, ShapeError
 from ..graph.kernels import stack
+from ..graph.limits import MAX_NODES, nodes_error
 from ..graph.ops import CONST, FUNCTIONS, OPS, Op
 from ..graph.program import Program
 from .lalr import Tables, Token, UnexpectedCharacter, UnexpectedToken
@@ -89,27 +91,27 @@ class Builder:
         node = self.program.add(op, tuple(term.node for term in terms), start, end)
         return Term(node, start, end)
 
-    def _binary(self, op_name: str, left: Term, right: Term) -> Term:
+    def _binary(self, op_name: str, left: Term, right: Term, operator=None) -> Term:
         start, end = left.start, right.end
         return Term(self.program.add2(OPS[op_name], left.node, right.node, start, end), start, end)
 
-    def add(self, left, _op, right):
-        return self._binary("add", left, right)
+    def add(self, left, operator, right):
+        return self._binary("add", left, right, operator)
 
-    def sub(self, left, _op, right):
-        return self._binary("sub", left, right)
+    def sub(self, left, operator, right):
+        return self._binary("sub", left, right, operator)
 
-    def mul(self, left, _op, right):
-        return self._binary("mul", left, right)
+    def mul(self, left, operator, right):
+        return self._binary("mul", left, right, operator)
 
-    def div(self, left, _op, right):
-        return self._binary("div", left, right)
+    def div(self, left, operator, right):
+        return self._binary("div", left, right, operator)
 
-    def matmul(self, left, _op, right):
-        return self._binary("matmul", left, right)
+    def matmul(self, left, operator, right):
+        return self._binary("matmul", left, right, operator)
 
-    def pow(self, base, _op, exponent):
-        return self._binary("pow", base, exponent)
+    def pow(self, base, operator, exponent):
+        return self._binary("pow", base, exponent, operator)
 
     def neg(self, sign, operand: Term) -> Term:
         program = self.program
@@ -256,8 +258,9 @@ def _short(text: str, limit: int = 24) -> str:
 _tables: Tables | None = None
 
 
-def parse(text: str) -> Program:
-    """Parse program text into a Program (raises ParseError, NameError_, ArityError, DomainError)."""
+def parse(text: str, *, max_nodes: int = MAX_NODES) -> Program:
+    """Parse program text into a Program (raises ParseError, NameError_, ArityError, DomainError,
+    ShapeError, or LimitError past `max_nodes` nodes)."""
     global _tables
     if not text.strip() or _only_comments(text):
         raise ParseError("the program is empty", hint='write an expression, e.g. "(a + b) * c"', line=1, column=1)
@@ -265,17 +268,54 @@ def parse(text: str) -> Program:
         _tables = Tables.load()
     builder = Builder(Program(text))
     callbacks = {name: getattr(builder, name) for name in _CALLBACKS}
+    tokens = StatementBreaks().process(_tables.tokens(text))
+    if len(text) > max_nodes:  # every node takes at least one character: shorter texts cannot exceed it
+        tokens = _bounded(tokens, builder.program, max_nodes)
     try:
-        return _tables.parse(StatementBreaks().process(_tables.tokens(text)), callbacks)
+        program = _tables.parse(tokens, callbacks)
     except UnexpectedCharacter as failure:
         raise _unexpected_character(text, failure.position) from None
     except UnexpectedToken as failure:
         if failure.token.type == "$END":
             failure.token.start = failure.token.end = len(text.rstrip())
         raise _unexpected_token(text, failure.token, set(failure.expected)) from None
+    if len(program) > max_nodes:
+        raise nodes_error(max_nodes)
+    program.operator_span = partial(operator_span, text)
+    return program
+
+
+def _bounded(tokens, program: Program, max_nodes: int):
+    """The tokens, stopping with a LimitError once the program has grown past max_nodes."""
+    for count, token in enumerate(tokens):
+        if count % 4096 == 0 and len(program) > max_nodes:
+            raise nodes_error(max_nodes)
+        yield token
 
 
 _CALLBACKS = [name for name in vars(Builder) if not name.startswith("_")]
+
+
+class _OperatorRecorder(Builder):
+    """A Builder that also remembers where each binary node's operator token is."""
+
+    def __init__(self, program: Program) -> None:
+        super().__init__(program)
+        self.operators: dict[int, tuple[int, int]] = {}
+
+    def _binary(self, op_name: str, left: Term, right: Term, operator=None) -> Term:
+        term = super()._binary(op_name, left, right)
+        self.operators[term.node] = (operator.start, operator.end)
+        return term
+
+
+def operator_span(source: str, node_id: int) -> tuple[int, int] | None:
+    """Where the operator token of binary node `node_id` stands in source (None if not binary).
+    Nodes do not store it, to keep the tape small; parsing again is deterministic, so an error
+    that wants to point at its operator asks here."""
+    recorder = _OperatorRecorder(Program(source))
+    _tables.parse(StatementBreaks().process(_tables.tokens(source)), {name: getattr(recorder, name) for name in _CALLBACKS})
+    return recorder.operators.get(node_id)
 
 
 def _only_comments(text: str) -> bool:

@@ -145,12 +145,13 @@ def error(text: str, kind=ShapeError, **values):
 def test_a_shape_mismatch_names_the_operator_and_both_shapes():
     failure = error("sum([1,2] + [1,2,3])")
     assert failure.message == "[1,2] + [1,2,3]: shape (2,) and shape (3,) do not broadcast for +"
-    assert (failure.line, failure.column) == (1, 5)
+    assert (failure.line, failure.column, failure.width) == (1, 11, 1)  # the caret under the +
 
 
 def test_matmul_with_wrong_inner_sizes():
     failure = error("sum(W @ x)", W=[[1, 2], [3, 4]], x=[1, 2, 3])
     assert "inner sizes of shape (2, 2) @ shape (3,) differ" in failure.message
+    assert (failure.column, failure.width) == (7, 1)
 
 
 def test_a_ragged_literal_points_at_the_row_that_differs():
