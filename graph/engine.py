@@ -116,12 +116,12 @@ def backward(program: Program, values: list, *, strict: bool = True) -> list:
                     (grad_first,) = ops[node_id].vjp(g, values[node_id], values[first])
                 if needs_grad[first] and grad_first is not None:
                     if tensors:
-                        grad_first = _fit(grad_first, values[first])
+                        grad_first = fit_gradient(grad_first, values[first])
                     old = grads[first]
                     grads[first] = grad_first if old is None else old + grad_first
                 if second >= 0 and needs_grad[second] and grad_second is not None:
                     if tensors:
-                        grad_second = _fit(grad_second, values[second])
+                        grad_second = fit_gradient(grad_second, values[second])
                     old = grads[second]
                     grads[second] = grad_second if old is None else old + grad_second
         except ShapeError as failure:
@@ -140,11 +140,11 @@ def _backward_many(program: Program, node_id: int, g, values: list, grads: list)
     contributions = program.ops[node_id].vjp(g, values[node_id], *[values[i] for i in inputs])
     for i, contribution in zip(inputs, contributions):
         if program.needs_grad[i] and contribution is not None:
-            contribution = _fit(contribution, values[i])
+            contribution = fit_gradient(contribution, values[i])
             grads[i] = contribution if grads[i] is None else grads[i] + contribution
 
 
-def _fit(gradient, value):
+def fit_gradient(gradient, value):
     """A gradient summed back to its value's shape (undoing broadcasting); a float for a float."""
     if type(value) is float:
         return gradient if type(gradient) is float else float(kernels.numpy().sum(gradient))

@@ -111,6 +111,17 @@ def enumerate_paths(evaluation: Evaluation, start: int) -> Iterator[Path]:
 
 def path_report(evaluation: Evaluation, start: int, limit: int) -> PathReport:
     """Count the paths from `start` to the output and list the first `limit` of them."""
+    tensor = next((i for i, v in enumerate(evaluation.values) if type(v) is not float), None)
+    if tensor is not None:
+        from .errors import ShapeError
+        from .kernels import describe_shape, shape
+
+        program = evaluation.program
+        raise ShapeError(
+            f"paths multiplies local derivatives, which are numbers only in a scalar program; "
+            f"{program.expr(tensor, limit=40)} has {describe_shape(shape(evaluation.values[tensor]))}",
+            hint="use `backprop trace` to see the backward pass of a program with tensors",
+        ).at(program.source, program.starts[tensor], program.ends[tensor])
     count = count_paths(evaluation.program)[start]
     paths = list(itertools.islice(enumerate_paths(evaluation, start), limit))
     return PathReport(start, count, paths, evaluation.grad_of(start))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .engine import Evaluation, format_value
+from .engine import Evaluation, fit_gradient, format_value
 from .ops import CONST, Op
 from .program import Program
 
@@ -42,7 +42,7 @@ class BackwardStep:
     child_name: str
     position: int  # which input of the parent the child is (0 for x, 1 for y)
     local: str  # ∂parent/∂child as text (`3·b²`)
-    local_value: object  # the op's vjp at g = 1
+    local_value: object  # the op's vjp at g = 1; None when a tensor makes it a Jacobian
     parent_grad: object
     contribution: object  # the op's vjp at g = parent.grad: what the child receives
     previous: object | None  # the child's gradient before this step; None before its first
@@ -107,7 +107,9 @@ def backward_steps(evaluation: Evaluation, labels: list[str]) -> list[BackwardSt
         if g is None or node.op.vjp is None:
             continue  # a leaf, or a node that does not reach the output
         inputs = [values[i] for i in node.inputs]
-        contributions = node.op.vjp(g, values[node.id], *inputs)
+        contributions = [
+            None if c is None else fit_gradient(c, x) for c, x in zip(node.op.vjp(g, values[node.id], *inputs), inputs)
+        ]
         local_values = local_derivatives(program, values, node.id)
         texts = local_texts(program, labels, node.id)
         for position, child in enumerate(node.inputs):
@@ -135,9 +137,14 @@ def backward_steps(evaluation: Evaluation, labels: list[str]) -> list[BackwardSt
 
 
 def local_derivatives(program: Program, values: list, node_id: int) -> tuple:
-    """∂node/∂input for every input of a node, at the evaluated values: its op's vjp at g = 1."""
+    """∂node/∂input for every input of a node, at the evaluated values: its op's vjp at g = 1.
+    None for each input where a tensor is involved: the local derivative is then a Jacobian, not
+    a number, and only the vector-Jacobian product (the contribution) is shown."""
     node = program.nodes[node_id]
-    return node.op.vjp(1.0, values[node_id], *[values[i] for i in node.inputs])
+    inputs = [values[i] for i in node.inputs]
+    if any(type(v) is not float for v in (values[node_id], *inputs)):
+        return tuple(None for _ in inputs)
+    return node.op.vjp(1.0, values[node_id], *inputs)
 
 
 def local_texts(program: Program, labels: list[str], node_id: int) -> tuple[str, ...]:

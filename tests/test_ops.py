@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from backprop.graph import kernels
-from backprop.graph.engine import _fit
+from backprop.graph.engine import fit_gradient as _fit
 from backprop.graph.ops import FUNCTIONS, OPS
 
 
