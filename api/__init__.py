@@ -22,6 +22,7 @@ from .graph.errors import (
     ShapeError,
 )
 from .graph.program import Program
+from .graph.values import as_value
 from .parser import parse
 
 __version__ = "0.1.0"
@@ -46,18 +47,13 @@ __all__ = [
 def evaluate(program: str | Program, values: Mapping[str, object] | None = None, /, **named) -> Evaluation:
     """Evaluate a program (text or parsed) at the given input values; returns values and gradients.
 
-    Values may be given as a mapping, as keyword arguments, or both. Raises a BackpropError kind
+    Values may be given as a mapping, as keyword arguments, or both: a number, or nested
+    lists/tuples of numbers or a NumPy array (held as a float64 array). Raises a BackpropError kind
     (with line and column) for anything wrong with the program or the values.
     """
     if isinstance(program, str):
         program = parse(program)
     given = {**(values or {}), **named}
-    inputs = {name: _as_value(name, value) for name, value in given.items()}
+    inputs = {name: as_value(name, value) for name, value in given.items()}
     check_inputs(program, inputs)
     return _evaluate(program, {name: inputs[name] for name in program.inputs})
-
-
-def _as_value(name: str, value: object):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"the value of {name} must be a number, not {type(value).__name__}")
-    return float(value)

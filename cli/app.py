@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..graph.check import DEFAULT_SAMPLES
 from . import render
 from .options import PROGRAM_COMMAND, Json, Var, VarsFile, evaluate_program, exit_on_error, read_inputs
 
@@ -62,6 +63,10 @@ def eval_command(
     expect_file: Annotated[
         Path | None, typer.Option("--expect-file", metavar="FILE", help='A JSON object of answers, {"a": 27, "value": 270}.')
     ] = None,
+    full: Annotated[bool, typer.Option("--full", help="Print every element of every tensor (else a large one is shown as its shape and min/mean/max).")] = False,
+    check_samples: Annotated[
+        int, typer.Option("--check-samples", metavar="N", help="--check compares at most N elements of each tensor input, a seeded sample (all of them when it has no more).")
+    ] = DEFAULT_SAMPLES,
 ) -> None:
     """Evaluate PROGRAM at the given values and print every node's value and gradient.
 
@@ -79,11 +84,12 @@ def eval_command(
         _check_positive("--eps", eps)
         _check_positive("--tol", tol)
         _check_positive("--rows", rows)
-        exit_code = _run_eval(shown.source, values, json_output=json_output, check=check, eps=eps, tol=tol, show_all=show_all, rows=rows, expected=expected)
+        _check_positive("--check-samples", check_samples)
+        exit_code = _run_eval(shown.source, values, json_output=json_output, check=check, eps=eps, tol=tol, show_all=show_all, rows=rows, expected=expected, full=full, samples=check_samples)
     raise typer.Exit(exit_code)
 
 
-def _run_eval(source: str, values: dict, *, json_output: bool, check: bool, eps: float, tol: float, show_all: bool, rows: int, expected: dict) -> int:
+def _run_eval(source: str, values: dict, *, json_output: bool, check: bool, eps: float, tol: float, show_all: bool, rows: int, expected: dict, full: bool, samples: int) -> int:
     from ..graph.check import gradient_check
     from ..graph.expect import check_expectations
     from . import render_homework
@@ -91,7 +97,7 @@ def _run_eval(source: str, values: dict, *, json_output: bool, check: bool, eps:
     evaluation = evaluate_program(source, values)
     program = evaluation.program
     answers = check_expectations(evaluation, expected, tol) if expected else None
-    report = gradient_check(evaluation, eps=eps, tol=tol) if check else None
+    report = gradient_check(evaluation, eps=eps, tol=tol, samples=samples) if check else None
     if report is not None:
         for node_id in report.kink_nodes:
             render.warn(
@@ -108,7 +114,7 @@ def _run_eval(source: str, values: dict, *, json_output: bool, check: bool, eps:
             document["expect"] = render_homework.expect_json(answers)
         render.print_json(document)
     else:
-        render.print_evaluation(evaluation, source, report, limit=rows, show_all=show_all)
+        render.print_evaluation(evaluation, source, report, limit=rows, show_all=show_all, full=full)
         if answers is not None:
             render_homework.print_expectations(answers, evaluation)
     failed = (report is not None and not report.passed) or (answers is not None and not answers.passed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -9,6 +10,8 @@ import sys
 from pathlib import Path
 
 from ..graph.errors import InputError
+from ..graph.kernels import numpy
+from ..graph.values import as_value
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -63,30 +66,183 @@ def read_vars_file(path: Path, option: str = "--vars") -> list[tuple[str, object
     return [(str(name), value, f"{option} {path}") for name, value in data.items()]
 
 
-def collect_values(given: list[tuple[str, object, str]]) -> dict[str, float]:
-    """Validate names and turn every given value into a float; a name given twice is an error."""
-    values: dict[str, float] = {}
+def collect_values(given: list[tuple[str, object, str]]) -> dict[str, object]:
+    """Validate names and turn every given value into a value (a float, or an array for a list or
+    an @FILE); a name given twice is an error."""
+    values: dict[str, object] = {}
     sources: dict[str, str] = {}
     for name, raw, how in given:
         if not _NAME.match(name):
             raise InputError(f"{how}: {name!r} is not a variable name", hint="names are letters, digits and _, not starting with a digit")
         if name in values:
             raise InputError(f"{name} is given twice ({sources[name]} and {how})", hint="give each input once")
-        values[name] = _number(name, raw, how)
+        values[name] = _value(name, raw, how)
         sources[name] = how
     return values
 
 
-def _number(name: str, raw: object, how: str) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-        raise InputError(f"the value of {name} ({how}) must be a number, not {json.dumps(raw)[:40]}")
+def _value(name: str, raw: object, how: str):
+    """A value as typed (`2.5`, `[[2, 1], [1, 1]]`, `@W.csv`) or as found in a --vars file."""
+    if not isinstance(raw, str):
+        return as_value(name, raw, how)
+    text = raw.strip()
+    if text.startswith("@"):
+        return _read_value_file(name, text[1:], how)
+    if text.startswith("["):
+        return as_value(name, _parse_list(name, text, how), how)
     try:
-        value = float(raw.strip() if isinstance(raw, str) else raw)
+        value = float(text)
     except (ValueError, OverflowError):
-        raise InputError(f"the value of {name} ({how}) is not a number: {str(raw)[:40]!r}", hint=f"write e.g. --{name} 2.5") from None
+        raise InputError(f"the value of {name} ({how}) is not a number: {text[:40]!r}", hint=f"write e.g. --{name} 2.5, --{name} '[1, 2]' or --{name} @FILE") from None
     if not math.isfinite(value):
-        raise InputError(f"the value of {name} ({how}) is not finite: {str(raw)[:40]!r}", hint="NaN and infinity are refused; give a finite number")
+        raise InputError(f"the value of {name} ({how}) is not finite: {text[:40]!r}", hint="NaN and infinity are refused; give a finite number")
     return value
+
+
+# -- lists typed on the command line -----------------------------------------------------------
+
+_LIST_TOKEN = re.compile(r"[\[\],]|[^\s\[\],]+")
+
+
+def _parse_list(name: str, text: str, how: str) -> list:
+    """`[[2, 1], [1, 1]]` → nested lists of floats. JSON's brackets and commas; each number is
+    written as a scalar value is (`1.`, `.5` and `1e-3` are fine), so no JSON parser is used."""
+    stack: list[list] = [[]]  # stack[0] receives the finished value
+    want_value = True  # a number or `[` may come next (or `]` right after `[`)
+
+    def fail(column: int, what: str) -> InputError:
+        return InputError(
+            f"the value of {name} ({how}) is not a list of numbers: {what} at column {column}: {text[:60]!r}",
+            hint=f"write e.g. --{name} '[[2, 1], [1, 1]]'",
+        )
+
+    for match in _LIST_TOKEN.finditer(text):
+        token, column = match.group(), match.start() + 1
+        if stack[0]:
+            raise fail(column, f"{token!r} comes after the end of the list")
+        if token == "[":
+            if not want_value:
+                raise fail(column, "a comma is missing")
+            stack.append([])
+        elif token == "]":
+            if len(stack) == 1:
+                raise fail(column, "this ] closes no [")
+            if want_value and stack[-1]:
+                raise fail(column, "a number is missing before ]")
+            finished = stack.pop()
+            stack[-1].append(finished)
+            want_value = False
+        elif token == ",":
+            if want_value:
+                raise fail(column, "a number is missing before ,")
+            want_value = True
+        else:
+            if not want_value:
+                raise fail(column, "a comma is missing")
+            try:
+                stack[-1].append(float(token))
+            except (ValueError, OverflowError):
+                raise fail(column, f"{token[:40]!r} is not a number") from None
+            want_value = False
+    if len(stack) > 1:
+        open_count = len(stack) - 1
+        raise fail(len(text) + 1, "a [ is not closed" if open_count == 1 else f"{open_count} [ are not closed")
+    return stack[0][0]
+
+
+# -- @FILE: .json, .csv, .npy --------------------------------------------------------------------
+
+VALUE_FILE_TYPES = (".json", ".csv", ".npy")
+
+
+def _read_value_file(name: str, filename: str, how: str):
+    """The value held by a file, by its suffix; see the README for the shape each format gives."""
+    path = Path(filename)
+    where = f"{how} @{filename}"
+    suffix = path.suffix.lower()
+    if not filename:
+        raise InputError(f"the value of {name} ({how}): no file name after @", hint=f"write e.g. --{name} @{name}.csv")
+    if suffix not in VALUE_FILE_TYPES:
+        raise InputError(
+            f"the value of {name} ({where}): cannot read a {suffix or 'suffix-less'} file",
+            hint=f"give a {', '.join(VALUE_FILE_TYPES)} file, e.g. --{name} @{name}.csv",
+        )
+    try:
+        if suffix == ".npy":
+            return as_value(name, _load_npy(name, path, where), where)
+        with path.open(encoding="utf-8-sig", newline="") as stream:
+            if suffix == ".csv":
+                return as_value(name, _read_csv(name, stream, where), where)
+            data = json.load(stream)
+    except OSError as failure:
+        raise InputError(f"the value of {name} ({where}): cannot read the file: {failure.strerror or failure}") from None
+    except UnicodeDecodeError as failure:
+        raise InputError(f"the value of {name} ({where}): the file is not UTF-8 text (byte {failure.start})") from None
+    except csv.Error as failure:
+        raise InputError(f"the value of {name} ({where}) is not a readable .csv file: {failure}") from None
+    except (ValueError, RecursionError) as failure:  # json.JSONDecodeError is a ValueError
+        raise InputError(f"the value of {name} ({where}) is not valid JSON: {failure}") from None
+    if not isinstance(data, (int, float, list)):
+        raise InputError(f"the value of {name} ({where}): the file must hold a number or nested lists of numbers")
+    return as_value(name, data, where)
+
+
+def _read_csv(name: str, stream, where: str):
+    """Rows of comma-separated numbers → rows × columns, or one column → a vector. A first line
+    with no number in it is a header and is skipped; blank lines are skipped."""
+    np = numpy()
+    rows: list[list[float]] = []
+    first_line = 0
+    reader = csv.reader(stream)
+    for fields in reader:
+        if not any(field.strip() for field in fields):
+            continue
+        line = reader.line_num
+        numbers = [_csv_number(field) for field in fields]
+        if None in numbers:
+            if not rows and not first_line and all(number is None for number in numbers):
+                first_line = -1  # a header: only the first non-blank line may be one
+                continue
+            column = numbers.index(None)
+            raise InputError(
+                f"the value of {name} ({where}): line {line}, column {column + 1} is not a finite number: {fields[column].strip()[:40]!r}",
+                hint="a .csv value holds numbers separated by commas (a first line of names is skipped as a header)",
+            )
+        if not rows:
+            first_line = line
+        elif len(numbers) != len(rows[0]):
+            raise InputError(
+                f"the value of {name} ({where}) is ragged: line {line} has {len(numbers)} value{'s' if len(numbers) != 1 else ''}, line {first_line} has {len(rows[0])}",
+                hint="every line must have the same number of values",
+            )
+        rows.append(numbers)
+    if not rows:
+        raise InputError(f"the value of {name} ({where}) has no numbers in it")
+    array = np.array(rows, dtype=np.float64)
+    return array[:, 0] if array.shape[1] == 1 else array  # one value per line: a vector
+
+
+def _csv_number(field: str) -> float | None:
+    try:
+        value = float(field)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _load_npy(name: str, path: Path, where: str):
+    """An array saved by numpy.save; never unpickles (object arrays are refused)."""
+    np = numpy()
+    with path.open("rb") as stream:
+        if stream.read(6) != b"\x93NUMPY":
+            raise InputError(f"the value of {name} ({where}): the file is not a .npy file (it does not start as numpy.save writes one)")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, EOFError) as failure:
+        raise InputError(
+            f"the value of {name} ({where}) cannot be loaded: {failure}",
+            hint="only numeric arrays are read; pickled objects are refused (save e.g. array.astype(float))",
+        ) from None
 
 
 def read_program(text: str | None) -> str:

@@ -6,24 +6,33 @@ Rich is imported only inside the table printers, so `--json` runs never load it.
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 from ..graph.check import CheckReport
 from ..graph.engine import Evaluation, format_value
 from ..graph.errors import BackpropError
+from ..graph.kernels import numpy, shape
 
 DEFAULT_ROWS = 40
 """Past this many nodes the table shows only the inputs, the named nodes and the output."""
+
+COMPACT_ELEMENTS = 12
+"""A tensor of at most this many elements is printed in its cell; a larger one as its shape and
+min/mean/max (--full prints every tensor whole after the tables)."""
+COMPACT_DIGITS = 4  # significant digits of a tensor's elements in a cell
+FULL_DIGITS = 6  # with --full, as scalars are printed
 
 
 # -- JSON --------------------------------------------------------------------------------------
 
 
 def number(value):
-    """A value for JSON: floats as they are (never -0.0), None as null."""
+    """A value for JSON: floats as they are (never -0.0), None as null, a tensor as nested lists."""
     if value is None:
         return None
-    return value + 0.0
+    value = value + 0.0  # -0.0 + 0.0 is 0.0, in a tensor element by element
+    return value.tolist() if hasattr(value, "tolist") else value
 
 
 def evaluation_json(evaluation: Evaluation, expression: str, check: CheckReport | None = None) -> dict:
@@ -41,6 +50,7 @@ def evaluation_json(evaluation: Evaluation, expression: str, check: CheckReport 
                 "op": row.op,
                 "expr": row.expr,
                 "inputs": list(row.inputs),
+                "shape": list(shape(row.value)),
                 "value": number(row.value),
                 "grad": number(row.grad),
             }
@@ -53,6 +63,7 @@ def evaluation_json(evaluation: Evaluation, expression: str, check: CheckReport 
 
 
 def check_json(check: CheckReport) -> dict:
+    """The check as JSON; a tensor input's entry is its worst element, plus every checked element."""
     return {
         "passed": check.passed,
         "eps": check.eps,
@@ -68,9 +79,29 @@ def check_json(check: CheckReport) -> dict:
                 "passed": item.passed,
                 "at_kink": item.at_kink,
                 **({"note": item.note} if item.note else {}),
+                **(_elements_json(item) if item.elements is not None else {}),
             }
             for item in check.inputs
         },
+    }
+
+
+def _elements_json(item) -> dict:
+    return {
+        "checked": len(item.elements),
+        "size": item.size,
+        "elements": [
+            {
+                "index": list(each.index),
+                "numeric": number(each.numeric),
+                "analytic": number(each.analytic),
+                "abs_error": number(each.abs_error),
+                "rel_error": number(each.rel_error),
+                "passed": each.passed,
+                **({"note": each.note} if each.note else {}),
+            }
+            for each in item.elements
+        ],
     }
 
 
@@ -115,6 +146,60 @@ def warn(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
 
 
+# -- values as text: the one formatter of every table, trace and drawing -----------------------
+
+
+def value_text(value, full: bool = False) -> str:
+    """A value for people. A scalar: 6 significant digits. A tensor of at most COMPACT_ELEMENTS
+    elements: on one line, elements to 4 significant digits and aligned, `[[-4, -8], [ 4,  8]]`;
+    a larger one: `shape (1000, 1000) · min … · mean … · max …`. With `full`, every element of
+    any tensor to 6 digits, one row per line."""
+    if type(value) is float:
+        return format_value(value)
+    if full:
+        return _nested(value, FULL_DIGITS, one_line=False)
+    if value.size <= COMPACT_ELEMENTS:
+        return _nested(value, COMPACT_DIGITS, one_line=True)
+    np = numpy()
+    low, mean, high = (f"{float(stat) + 0.0:.{COMPACT_DIGITS}g}" for stat in (np.min(value), np.mean(value), np.max(value)))
+    return f"shape {shape_text(value)} · min {low} · mean {mean} · max {high}"
+
+
+def shape_text(value) -> str:
+    """`(2, 2)`, `(3,)`, or `scalar`."""
+    dims = shape(value)
+    if not dims:
+        return "scalar"
+    return f"({', '.join(map(str, dims))}{',' if len(dims) == 1 else ''})"
+
+
+def _nested(array, digits: int, one_line: bool) -> str:
+    """Brackets as NumPy nests them, elements right-aligned to one width."""
+    texts = [f"{element + 0.0:.{digits}g}" for element in array.flat]
+    width = max(map(len, texts))
+    texts = [text.rjust(width) for text in texts]
+    dims = array.shape
+
+    def block(start: int, axis: int) -> str:
+        """The sub-array that starts at flat position `start`, from `axis` inwards."""
+        if axis == len(dims) - 1:
+            return "[" + ", ".join(texts[start : start + dims[axis]]) + "]"
+        stride = len(texts) // math.prod(dims[: axis + 1])
+        separator = ", " if one_line else ",\n" + " " * (axis + 1)
+        return "[" + separator.join(block(start + i * stride, axis + 1) for i in range(dims[axis])) + "]"
+
+    return block(0, 0)
+
+
+def inputs_header(evaluation: Evaluation) -> str | None:
+    """`inputs: W1 (2, 2) · x (2,) · y scalar` when some input is a tensor, else None."""
+    inputs = evaluation.inputs
+    names = list(evaluation.program.inputs)
+    if all(type(inputs[name]) is float for name in names):
+        return None
+    return "inputs: " + " · ".join(f"{name} {shape_text(inputs[name])}" for name in names)
+
+
 # -- tables ------------------------------------------------------------------------------------
 
 
@@ -138,16 +223,21 @@ def print_evaluation(
     *,
     limit: int = DEFAULT_ROWS,
     show_all: bool = False,
+    full: bool = False,
 ) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(highlight=False)
     program = evaluation.program
     labels = program.labels()
     shown = rows_to_show(evaluation, limit, show_all)
+    header = inputs_header(evaluation)
+    if header is not None:
+        console.print(escape(header))
 
-    table = Table(title=f"backprop · {_one_line(expression)}", title_justify="left", caption_justify="left")
+    table = Table(title=f"backprop · {escape(_one_line(expression))}", title_justify="left", caption_justify="left")
     for header, justify in (("id", "right"), ("name", "left"), ("op", "left"), ("expression", "left"), ("value", "right"), ("grad", "right")):
         table.add_column(header, justify=justify, overflow="fold")
     previous = -1
@@ -156,13 +246,14 @@ def print_evaluation(
             table.add_row("⋮", "", "", f"[dim]{node_id - previous - 1} rows not shown[/dim]", "", "")
         op_name = program.ops[node_id].name
         style = "bold" if node_id == program.output else ("cyan" if op_name == "input" else None)
+        grad = evaluation.grad_of(node_id)
         table.add_row(
             str(node_id),
             labels[node_id] or "",
             op_name,
-            program.expr(node_id),
-            format_value(evaluation.values[node_id]),
-            _grad_text(evaluation.grad_of(node_id)),
+            escape(program.expr(node_id)),
+            escape(value_text(evaluation.values[node_id])),
+            "—" if grad is None else escape(value_text(grad)),
             style=style,
         )
         previous = node_id
@@ -171,47 +262,86 @@ def print_evaluation(
     console.print(table)
 
     output = labels[program.output]
-    gradients = Table(title=f"gradients of {output} = {format_value(evaluation.value)}", title_justify="left")
+    gradients = Table(title=f"gradients of {output} = {escape(value_text(evaluation.value))}", title_justify="left")
     gradients.add_column("input")
     gradients.add_column("value", justify="right")
     gradients.add_column(f"∂{output}/∂input", justify="right")
     items = list(evaluation.gradients.items())
     for name, grad in items if show_all else items[:limit]:
-        gradients.add_row(name, format_value(evaluation.inputs[name]), format_value(grad))
+        gradients.add_row(name, escape(value_text(evaluation.inputs[name])), escape(value_text(grad)))
     if not show_all and len(items) > limit:
         gradients.caption = f"{limit} of {len(items)} inputs shown; --all shows every input"
     if items:
         console.print(gradients)
     else:
-        console.print(f"{output} = {format_value(evaluation.value)} (the program has no inputs)")
+        console.print(f"{output} = {escape(value_text(evaluation.value))} (the program has no inputs)")
+    if full:
+        print_full_tensors(console, evaluation, shown)
     if check is not None:
         print_check(console, check, limit=None if show_all else limit)
 
 
+def print_full_tensors(console, evaluation: Evaluation, shown: list[int]) -> None:
+    """Every tensor value and gradient of the shown nodes, whole, one row per line: what --full adds.
+    A table cell would wrap the rows; here a long row runs on (soft wrap), as NumPy prints it."""
+    from rich.markup import escape
+
+    program = evaluation.program
+    labels = program.labels()
+    output = labels[program.output]
+    blocks = []
+    for node_id in shown:
+        label = labels[node_id] or program.expr(node_id, limit=40)
+        value, grad = evaluation.values[node_id], evaluation.grad_of(node_id)
+        if type(value) is not float:
+            blocks.append(_hanging(f"{label} = ", value_text(value, full=True)))
+        if grad is not None and type(grad) is not float:
+            blocks.append(_hanging(f"∂{output}/∂{label} = ", value_text(grad, full=True)))
+    if blocks:
+        console.print("\n[bold]tensors in full[/bold]")
+        for block in blocks:
+            console.print(escape(block), soft_wrap=True)
+
+
+def _hanging(prefix: str, text: str) -> str:
+    """prefix + text, the text's later lines indented to stay under its first."""
+    return prefix + text.replace("\n", "\n" + " " * len(prefix))
+
+
 def print_check(console, check: CheckReport, limit: int | None) -> None:
+    """One row per scalar input and per checked element of a tensor input (`W1[0, 1]`)."""
     from rich.table import Table
 
-    table = Table(title=f"gradient check (central differences, eps {check.eps:g}, tol {check.tolerance:g})", title_justify="left")
+    table = Table(title=f"gradient check (central differences, eps {check.eps:g}, tol {check.tolerance:g})", title_justify="left", caption_justify="left")
     for header in ("input", "analytic", "numeric", "abs error", "rel error", ""):
         table.add_column(header, justify="left" if header in ("input", "") else "right")
-    items = check.inputs if limit is None else check.inputs[:limit]
-    for item in items:
-        mark = "[green]✓[/green]" if item.passed else ("[yellow]⚠ kink[/yellow]" if item.at_kink else ("[yellow]? undefined[/yellow]" if item.numeric is None else "[red]✗[/red]"))
+    rows = [
+        (item.name if item.elements is None else f"{item.name}[{', '.join(map(str, each.index))}]", each, item.at_kink)
+        for item in check.inputs
+        for each in item.compared
+    ]
+    for label, each, at_kink in rows if limit is None else rows[:limit]:
+        mark = "[green]✓[/green]" if each.passed else ("[yellow]⚠ kink[/yellow]" if at_kink else ("[yellow]? undefined[/yellow]" if each.numeric is None else "[red]✗[/red]"))
         table.add_row(
-            item.name,
-            format_value(item.analytic),
-            "—" if item.numeric is None else format_value(item.numeric),
-            "—" if item.abs_error is None else f"{item.abs_error:.2e}",
-            "—" if item.rel_error is None else f"{item.rel_error:.2e}",
+            label,
+            format_value(each.analytic),
+            "—" if each.numeric is None else format_value(each.numeric),
+            "—" if each.abs_error is None else f"{each.abs_error:.2e}",
+            "—" if each.rel_error is None else f"{each.rel_error:.2e}",
             mark,
         )
+    if limit is not None and len(rows) > limit:
+        table.caption = f"{limit} of {len(rows)} rows shown; --all shows every row"
     console.print(table)
+    for item in check.inputs:
+        if item.elements is None:
+            continue
+        if len(item.elements) == item.size:
+            console.print(f"{item.name}: all {item.size} elements checked")
+        else:
+            console.print(f"{item.name}: {len(item.elements)} of {item.size} elements checked (a seeded sample; --check-samples N)")
     verdict = "[green]passed[/green]" if check.passed else "[red]FAILED[/red]"
     console.print(f"gradient check {verdict}: max abs error {check.max_abs_error:.2e}, max rel error {check.max_rel_error:.2e}")
-
-
-def _grad_text(grad) -> str:
-    return "—" if grad is None else format_value(grad)
 
 
 def _one_line(text: str, limit: int = 80) -> str:

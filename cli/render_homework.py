@@ -7,13 +7,13 @@ from __future__ import annotations
 import io
 import shutil
 
-from ..graph.engine import Evaluation, format_value
+from ..graph.engine import Evaluation
 from ..graph.expect import VALUE, ExpectReport
 from ..graph.ops import CONST, INPUT
 from ..graph.paths import PathReport
 from ..graph.program import Program
 from ..graph.trace import BackwardStep, ForwardStep, Trace, local_texts, spell
-from .render import _one_line, number
+from .render import _one_line, number, value_text
 
 # -- trace -------------------------------------------------------------------------------------
 
@@ -25,26 +25,29 @@ def forward_line(step: ForwardStep) -> str:
         parts.append(step.formula)
         if step.operands != step.formula:  # `k = 2 * 3 = 6`, not `k = 2 * 3 = 2 * 3 = 6`
             parts.append(step.operands)
-    parts.append(format_value(step.value))
+    parts.append(value_text(step.value))
     return " = ".join(parts)
 
 
 def backward_line(step: BackwardStep) -> str:
     """`b.grad += c.grad · 1 = 27 · 1 = 27 → b.grad = 270 + 27 = 297`."""
     child = f"{step.child_name}.grad"
-    contribution = format_value(step.contribution)
-    product = f"{format_value(step.parent_grad)} · {_signed(step.local_value)} = {contribution}"
-    if step.previous is None:
-        total = f"{child} = {format_value(step.total)}"
+    contribution = value_text(step.contribution)
+    if step.local_value is None:  # a Jacobian, not a number: show only the vector-Jacobian product
+        product = contribution
     else:
-        total = f"{child} = {format_value(step.previous)} + {_signed(step.contribution)} = {format_value(step.total)}"
+        product = f"{value_text(step.parent_grad)} · {_signed(step.local_value)} = {contribution}"
+    if step.previous is None:
+        total = f"{child} = {value_text(step.total)}"
+    else:
+        total = f"{child} = {value_text(step.previous)} + {_signed(step.contribution)} = {value_text(step.total)}"
     return f"{child} += {step.parent_name}.grad · {step.local} = {product} → {total}"
 
 
 def seed_line(trace: Trace) -> str:
     """∂L/∂L = 1, with the output's own label."""
     seed = trace.evaluation.grads[trace.evaluation.program.output]
-    return f"∂{trace.output}/∂{trace.output} = {format_value(seed)}"
+    return f"∂{trace.output}/∂{trace.output} = {value_text(seed)}"
 
 
 def trace_json(trace: Trace, expression: str) -> dict:
@@ -98,7 +101,7 @@ def print_trace(trace: Trace, expression: str) -> None:
 
     console = Console(highlight=False, soft_wrap=True)  # a step is one line, however narrow the terminal
     evaluation = trace.evaluation
-    point = ", ".join(f"{name} = {format_value(value)}" for name, value in evaluation.inputs.items())
+    point = ", ".join(f"{name} = {value_text(value)}" for name, value in evaluation.inputs.items())
     console.print(
         f"[bold]backprop trace[/bold] · {escape(_one_line(expression))}"
         + (f"  at {escape(point)}" if point else "")
@@ -108,7 +111,7 @@ def print_trace(trace: Trace, expression: str) -> None:
     shown = [
         step
         for step in trace.forward
-        if not (step.op == CONST.name and step.name == format_value(step.value))
+        if not (step.op == CONST.name and step.name == value_text(step.value))
     ]
     lines = [forward_line(step) for step in shown]
     width = min(max((len(line) for line in lines), default=0), 60)
@@ -130,14 +133,14 @@ def print_trace(trace: Trace, expression: str) -> None:
     gradients = evaluation.gradients
     if gradients:
         summary = ", ".join(
-            f"∂{trace.output}/∂{name} = {format_value(grad)}" for name, grad in gradients.items()
+            f"∂{trace.output}/∂{name} = {value_text(grad)}" for name, grad in gradients.items()
         )
         console.print(f"\n[bold]gradients[/bold]: {escape(summary)}")
 
 
 def _signed(value) -> str:
     """A number as a factor or a term: negative ones in brackets, 27 · (-1)."""
-    text = format_value(value)
+    text = value_text(value)
     return f"({text})" if text.startswith("-") else text
 
 
@@ -154,6 +157,7 @@ def expect_json(report: ExpectReport) -> dict:
                 "got": number(item.got),
                 "abs_error": number(item.abs_error),
                 "passed": item.passed,
+                **({"note": item.note} if item.note else {}),
             }
             for item in report.items
         },
@@ -178,9 +182,8 @@ def print_expectations(report: ExpectReport, evaluation: Evaluation) -> None:
     for item in report.items:
         what = output if item.name == VALUE else f"∂{output}/∂{item.name}"
         mark = "[green]✓[/green]" if item.passed else "[red]✗[/red]"
-        table.add_row(
-            what, format_value(item.expected), format_value(item.got), f"{item.abs_error:.3g}", mark
-        )
+        difference = item.note if item.abs_error is None else f"{item.abs_error:.3g}"
+        table.add_row(what, value_text(item.expected), value_text(item.got), difference, mark)
     console.print(table)
     wrong = sum(not item.passed for item in report.items)
     verdict = "[green]all right[/green]" if not wrong else f"[red]{wrong} of {len(report.items)} off[/red]"
@@ -205,10 +208,10 @@ def _caption(program: Program, labels: list[str], evaluation: Evaluation | None,
     if node.inputs:
         lines.append(spell(node.op, [labels[i] for i in node.inputs]))
     if evaluation is not None:
-        numbers = f"value={format_value(evaluation.values[node_id])}"
+        numbers = f"value={value_text(evaluation.values[node_id])}"
         grad = evaluation.grad_of(node_id)
         if grad is not None:
-            numbers += f" grad={format_value(grad)}"
+            numbers += f" grad={value_text(grad)}"
         lines.append(numbers)
     return lines
 
@@ -442,17 +445,17 @@ def print_paths(report: PathReport, evaluation: Evaluation, expression: str, max
                 escape(nodes),
                 escape(" × ".join(symbols) or "1"),
                 " × ".join(_signed(value) for value in path.locals) or "1",
-                format_value(path.product),
+                value_text(path.product),
             )
         console.print(table)
     gradient = f"∂{output}/∂{start}"
     if report.complete:
         console.print(
-            f"sum over the {report.count} path{'s' if report.count != 1 else ''}: {format_value(report.total)}; {escape(gradient)} by backprop: {format_value(report.gradient)}"
+            f"sum over the {report.count} path{'s' if report.count != 1 else ''}: {value_text(report.total)}; {escape(gradient)} by backprop: {value_text(report.gradient)}"
         )
     else:
         console.print(
-            f"sum over the {len(report.paths)} listed paths: {format_value(report.total)} (partial); {escape(gradient)} by backprop: {format_value(report.gradient)}"
+            f"sum over the {len(report.paths)} listed paths: {value_text(report.total)} (partial); {escape(gradient)} by backprop: {value_text(report.gradient)}"
         )
     count = f"{report.count}" + (f" (≈ {report.count:.3g})" if report.count > 10**6 else "")
     console.print(

@@ -2,35 +2,73 @@
 
 For each input x the step is h = eps · max(1, |x|) and the numeric slope is
 (L(x + h) − L(x − h)) / 2h, whose error is O(h²) from the Taylor series plus rounding of order
-ε_machine·|L|/h. An input passes when |numeric − analytic| ≤ tol · max(1, |analytic|): a relative
-test with an absolute floor, so gradients near 0 are not held to an impossible standard.
+ε_machine·|L|/h. An input passes when |numeric − analytic| ≤ tol · max(1, |analytic|) + the
+rounding noise (see ROUNDING): a relative test with an absolute floor, so gradients near 0 are not
+held to an impossible standard, nor slopes of a huge L to more digits than L has.
 Defaults follow PyTorch's gradcheck for float64 (eps = 1e-6) with a tolerance of 1e-4.
+
+A tensor input is checked element by element, each element x_i moved alone with its own
+h = eps · max(1, |x_i|). Each costs two forward passes, so a large input is checked on a sample of
+its elements, drawn with a fixed seed so that a run repeats.
 """
 
 from __future__ import annotations
 
+import random
+import sys
 from dataclasses import dataclass, field
 
 from .engine import Evaluation, forward, kinks
 from .errors import BackpropError
+from .kernels import numpy
 from .program import Program
+
+ROUNDING = 32
+"""L itself is only known to a few ε·|L| after many operations (a sum of a million terms more), so
+the numeric slope carries ~ε·|L|/h of rounding noise; ROUNDING·ε·|L|/h of it is allowed. It is
+~3e-9 for |L| ≈ 1 and h = 1e-6, and only matters when |L| is huge next to the gradient."""
 
 DEFAULT_EPS = 1e-6
 DEFAULT_TOL = 1e-4
+DEFAULT_SAMPLES = 32
+"""At most this many elements of each tensor input are checked (all of them when it has no more)."""
+SAMPLE_SEED = 0
+"""The sample of elements is drawn with this seed, so a run repeats exactly."""
+
+
+@dataclass(frozen=True)
+class ElementCheck:
+    """The check of one element of a tensor input: numeric vs analytic dL/dx[index]."""
+
+    index: tuple[int, ...]
+    analytic: float
+    numeric: float | None  # None when L could not be evaluated at x[index] ± h
+    abs_error: float | None
+    rel_error: float | None
+    passed: bool
+    note: str | None = None
 
 
 @dataclass(frozen=True)
 class InputCheck:
-    """The check of one input: numeric vs analytic dL/dx."""
+    """The check of one input: numeric vs analytic dL/dx. For a tensor input, the numbers are those
+    of its worst checked element (largest relative error) and `elements` holds every checked one."""
 
     name: str
     analytic: float
     numeric: float | None  # None when L could not be evaluated at x ± h
     abs_error: float | None
     rel_error: float | None
-    passed: bool
+    passed: bool  # for a tensor: every checked element passed
     at_kink: bool  # a kink (relu at 0, a max/min tie) lies on a path from x to L
     note: str | None = None
+    elements: list[ElementCheck] | None = None  # None for a scalar input
+    size: int = 1  # how many elements the input has
+
+    @property
+    def compared(self) -> list:
+        """What was compared: the checked elements of a tensor, or the input itself."""
+        return self.elements if self.elements is not None else [self]
 
 
 @dataclass(frozen=True)
@@ -42,44 +80,106 @@ class CheckReport:
 
     @property
     def passed(self) -> bool:
-        """True unless some input disagrees away from any kink (where the rules are conventions)."""
-        return all(item.passed or item.at_kink or item.numeric is None for item in self.inputs)
+        """True unless some element disagrees away from any kink (where the rules are conventions)."""
+        return all(
+            each.passed or item.at_kink or each.numeric is None for item in self.inputs for each in item.compared
+        )
 
     @property
     def max_abs_error(self) -> float:
-        return max((item.abs_error for item in self.inputs if item.abs_error is not None), default=0.0)
+        return max((each.abs_error for each in self._every_comparison() if each.abs_error is not None), default=0.0)
 
     @property
     def max_rel_error(self) -> float:
-        return max((item.rel_error for item in self.inputs if item.rel_error is not None), default=0.0)
+        return max((each.rel_error for each in self._every_comparison() if each.rel_error is not None), default=0.0)
+
+    def _every_comparison(self) -> list:
+        return [each for item in self.inputs for each in item.compared]
 
 
-def gradient_check(evaluation: Evaluation, eps: float = DEFAULT_EPS, tol: float = DEFAULT_TOL) -> CheckReport:
-    """Compare every input's analytic gradient with central differences at the same point."""
+def gradient_check(
+    evaluation: Evaluation, eps: float = DEFAULT_EPS, tol: float = DEFAULT_TOL, samples: int = DEFAULT_SAMPLES
+) -> CheckReport:
+    """Compare every input's analytic gradient with central differences at the same point; a
+    tensor input element by element, at most `samples` of them (a seeded sample)."""
     program, point = evaluation.program, evaluation.inputs
     kink_nodes = kinks(program, evaluation.values)
     near_kink = _inputs_upstream_of(program, kink_nodes)
     results = []
     for name, analytic in evaluation.gradients.items():
         x = point[name]
-        h = eps * max(1.0, abs(x))
+        if type(x) is not float:
+            results.append(_check_tensor(program, point, name, analytic, eps, tol, samples, name in near_kink))
+            continue
         try:
-            above = _output_at(program, point, name, x + h)
-            below = _output_at(program, point, name, x - h)
+            numeric, noise = _slope(program, point, name, x, eps)
         except BackpropError as failure:
             results.append(
                 InputCheck(name, analytic, None, None, None, False, name in near_kink, f"not defined at {name} ± h: {failure.message}")
             )
             continue
-        numeric = (above - below) / (2.0 * h)
-        abs_error = abs(numeric - analytic)
-        rel_error = abs_error / max(1.0, abs(analytic))
-        results.append(InputCheck(name, analytic, numeric, abs_error, rel_error, rel_error <= tol, name in near_kink))
+        abs_error, rel_error = _errors(numeric, analytic)
+        passed = _passes(abs_error, analytic, noise, tol)
+        results.append(InputCheck(name, analytic, numeric, abs_error, rel_error, passed, name in near_kink))
     return CheckReport(eps, tol, results, kink_nodes)
 
 
-def _output_at(program: Program, point: dict, name: str, value: float) -> float:
-    return forward(program, {**point, name: value})[program.output]
+def _check_tensor(program: Program, point: dict, name: str, analytic, eps: float, tol: float, samples: int, at_kink: bool) -> InputCheck:
+    """Central differences for some elements of a tensor input: all of them, or a seeded sample."""
+    np = numpy()
+    x = point[name]
+    size = int(x.size)
+    chosen = range(size) if size <= samples else sorted(random.Random(SAMPLE_SEED).sample(range(size), samples))
+    shifted = x.copy()  # one copy, changed and restored element by element
+    elements = []
+    for flat in chosen:
+        index = tuple(int(i) for i in np.unravel_index(flat, x.shape))
+        expected = float(analytic.flat[flat])
+        try:
+            numeric, noise = _slope(program, point, name, float(x.flat[flat]), eps, shifted, flat)
+        except BackpropError as failure:
+            label = f"{name}[{', '.join(map(str, index))}]"
+            elements.append(ElementCheck(index, expected, None, None, None, False, f"not defined at {label} ± h: {failure.message}"))
+            continue
+        abs_error, rel_error = _errors(numeric, expected)
+        elements.append(ElementCheck(index, expected, numeric, abs_error, rel_error, _passes(abs_error, expected, noise, tol)))
+    compared = [each for each in elements if each.numeric is not None]
+    worst = max(compared, key=lambda each: each.rel_error) if compared else elements[0]
+    note = next((each.note for each in elements if each.note), None)
+    passed = all(each.passed for each in elements)
+    return InputCheck(
+        name, worst.analytic, worst.numeric, worst.abs_error, worst.rel_error, passed, at_kink, note, elements, size
+    )
+
+
+def _slope(program: Program, point: dict, name: str, x: float, eps: float, array=None, flat: int = 0) -> tuple[float, float]:
+    """(L(x + h) − L(x − h)) / 2h with h = eps·max(1, |x|): x is the input `name` itself, or
+    element `flat` of `array` (a copy of the input, restored before returning); and the rounding
+    noise that slope carries, ROUNDING·ε·max|L(x ± h)| / h."""
+    h = eps * max(1.0, abs(x))
+    outputs = []
+    try:
+        for moved in (x + h, x - h):
+            if array is not None:
+                array.flat[flat] = moved
+            outputs.append(forward(program, {**point, name: moved if array is None else array})[program.output])
+    finally:
+        if array is not None:
+            array.flat[flat] = x
+    above, below = outputs
+    noise = ROUNDING * sys.float_info.epsilon * max(abs(above), abs(below)) / h
+    return (above - below) / (2.0 * h), noise
+
+
+def _passes(abs_error: float, analytic: float, noise: float, tol: float) -> bool:
+    """Within tol·max(1, |analytic|), plus the rounding noise no numeric slope can get below."""
+    return abs_error <= tol * max(1.0, abs(analytic)) + noise
+
+
+def _errors(numeric: float, analytic: float) -> tuple[float, float]:
+    """|numeric − analytic|, and the same relative to max(1, |analytic|)."""
+    abs_error = abs(numeric - analytic)
+    return abs_error, abs_error / max(1.0, abs(analytic))
 
 
 def _inputs_upstream_of(program: Program, node_ids: list[int]) -> set[str]:

@@ -391,6 +391,7 @@ def format_value(value) -> str:
     if isinstance(value, float):
         return f"{value + 0.0:.6g}"
     dims = kernels.shape(value)
-    if len(dims) and value.size <= 12:
-        return kernels.numpy().array2string(value + 0.0, precision=6, separator=", ", suppress_small=False)
+    if len(dims) and value.size <= 12:  # on one line: messages and trace steps are single lines
+        text = kernels.numpy().array2string(value + 0.0, precision=6, separator=", ", max_line_width=10**6)
+        return " ".join(text.split())
     return f"an array of {kernels.describe_shape(dims)}"

@@ -1,6 +1,7 @@
 """Checking answers worked by hand (`eval --expect`): gradients of inputs or of any node by its
 label, and `value`, the output's value, each within a relative tolerance with an absolute floor:
-an answer passes when |got − expected| ≤ tol · max(1, |expected|)."""
+an answer passes when |got − expected| ≤ tol · max(1, |expected|). A tensor answer must have the
+gradient's shape and pass element by element; its error is the largest of its elements'."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 from .engine import Evaluation
 from .errors import InputError
+from .kernels import describe_shape, numpy, shape
 from .trace import gradient_nodes
 
 VALUE = "value"
@@ -20,10 +22,11 @@ class Expectation:
     """One answer: the expected number, the computed one, and whether they agree."""
 
     name: str
-    expected: float
+    expected: object
     got: object
-    abs_error: float
+    abs_error: float | None  # None when the shapes differ
     passed: bool
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,21 @@ def check_expectations(evaluation: Evaluation, expected: Mapping[str, float], to
             got = evaluation.grad_of(nodes[name])
         else:
             raise unknown_node(name, [VALUE, *nodes], what="an expectation")
-        abs_error = abs(got - number)
-        items.append(Expectation(name, number, got, abs_error, abs_error <= tol * max(1.0, abs(number))))
+        items.append(_compare(name, number, got, tol))
     return ExpectReport(tol, items)
+
+
+def _compare(name: str, expected, got, tol: float) -> Expectation:
+    if shape(expected) != shape(got):
+        note = f"expected {describe_shape(shape(expected))}, the gradient has {describe_shape(shape(got))}"
+        return Expectation(name, expected, got, None, False, note)
+    if type(got) is float:
+        abs_error = abs(got - expected)
+        return Expectation(name, expected, got, abs_error, abs_error <= tol * max(1.0, abs(expected)))
+    np = numpy()
+    errors = np.abs(got - expected)
+    passed = bool(np.all(errors <= tol * np.maximum(1.0, np.abs(expected))))
+    return Expectation(name, expected, got, float(errors.max()), passed)
 
 
 def unknown_node(name: str, available: list[str], *, what: str) -> InputError:

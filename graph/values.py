@@ -1,0 +1,148 @@
+"""What an input value may be: a float (a scalar) or a float64 NumPy array of one or more dimensions.
+
+`as_value` turns what a user or a caller hands over (a number, nested lists, an array) into one,
+and refuses anything else with an InputError that says where: ragged or empty lists, booleans,
+strings, NaN and infinity. NumPy is imported only for a list or an array, so scalars cost nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from .errors import InputError
+from .kernels import numpy
+
+MAX_DIMENSIONS = 32
+"""Deeper nesting is refused (NumPy itself stops at 64 dimensions)."""
+
+_NUMERIC_KINDS = "iuf"  # signed and unsigned integers, floats: the dtypes an array may have
+
+
+def as_value(name: str, raw: object, how: str | None = None):
+    """A number → float; nested lists or tuples of numbers, or an array → float64 ndarray (a copy).
+
+    `how` says where the value came from (`--W`, `@W.csv`) for the error messages."""
+    subject = f"the value of {name}" + (f" ({how})" if how else "")
+    if isinstance(raw, (list, tuple)):
+        return _from_lists(name, raw, subject)
+    if hasattr(raw, "__array__") and hasattr(raw, "dtype"):
+        return _from_array(name, raw, subject)
+    if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
+        raise InputError(
+            f"{subject} must be a number, nested lists of numbers or an array, not {_describe(raw)}"
+        )
+    return _element(raw, subject, None)
+
+
+def _element(item: object, subject: str, where: str | None) -> float:
+    """One number as a finite float; `where` names its place in a list (None for a scalar)."""
+    place = f"{subject}: {where}" if where else subject
+    if isinstance(item, bool) or not isinstance(item, numbers.Real):
+        raise InputError(f"{place} is {_describe(item)}, not a number")
+    try:
+        value = float(item)
+    except OverflowError:
+        raise InputError(f"{place} is too large for a float64: {str(item)[:40]}") from None
+    if not math.isfinite(value):
+        raise InputError(
+            f"{place} is not finite ({value})", hint="NaN and infinity are refused; give finite numbers"
+        )
+    return value
+
+
+def _from_lists(name: str, data: list | tuple, subject: str):
+    """Nested lists → an array, one nesting level at a time (no recursion, however deep)."""
+    np = numpy()
+    dims: list[int] = []
+    level: list = [data]  # every item at the current depth, in row-major order
+    while all(isinstance(item, (list, tuple)) for item in level):
+        size = len(level[0])
+        for position, item in enumerate(level):
+            if len(item) != size:
+                raise _ragged(name, subject, dims, position, len(item), size)
+        if size == 0:
+            where = "it is an empty list" if not dims else f"{_where(name, dims, 0)} is an empty list"
+            raise InputError(
+                f"{subject} has no elements: {where}", hint="give at least one number in every list"
+            )
+        dims.append(size)
+        if len(dims) > MAX_DIMENSIONS:
+            raise InputError(f"{subject} is nested more than {MAX_DIMENSIONS} lists deep")
+        level = [element for item in level for element in item]
+    if set(map(type, level)) <= {float, int}:  # the common case, at NumPy speed
+        try:
+            array = np.array(level, dtype=np.float64)
+        except OverflowError:  # an integer too large for a float64: the loop below says which
+            array = None
+        if array is not None and np.isfinite(array).all():
+            return array.reshape(dims)
+    for position, item in enumerate(level):  # find the element at fault, or convert the unusual kinds
+        if isinstance(item, (list, tuple)):
+            number_at = next(i for i, other in enumerate(level) if not isinstance(other, (list, tuple)))
+            raise InputError(
+                f"{subject} mixes numbers and lists: {_where(name, dims, position)} is a list, "
+                f"{_where(name, dims, number_at)} is a number",
+                hint="every element of a list must have the same shape",
+            )
+        level[position] = _element(item, subject, _where(name, dims, position))
+    return np.array(level, dtype=np.float64).reshape(dims)
+
+
+def _ragged(name: str, subject: str, dims: list[int], position: int, count: int, expected: int) -> InputError:
+    if len(dims) == 1:  # the rows of a matrix: counted from 1, as people count rows
+        where = f"row {position + 1} of {name} has {count} element{'s' if count != 1 else ''}, row 1 has {expected}"
+    else:
+        first = _where(name, dims, 0)
+        where = f"{_where(name, dims, position)} has {count} element{'s' if count != 1 else ''}, {first} has {expected}"
+    return InputError(f"{subject} is ragged: {where}", hint="every row must have the same number of elements")
+
+
+def _where(name: str, dims: list[int], position: int) -> str:
+    """The place of the `position`-th item of a level whose outer sizes are `dims`: W[1, 0]."""
+    index = []
+    for size in reversed(dims):
+        position, i = divmod(position, size)
+        index.append(i)
+    return f"{name}[{', '.join(str(i) for i in reversed(index))}]"
+
+
+def _from_array(name: str, raw: object, subject: str):
+    np = numpy()
+    array = np.asarray(raw)
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise InputError(
+            f"{subject} is an array of {array.dtype}, not of numbers",
+            hint="give an array of integers or floats (booleans, complex numbers and objects are refused)",
+        )
+    if array.ndim == 0:
+        return _element(array.item(), subject, None)
+    if array.size == 0:
+        raise InputError(f"{subject} has no elements: its shape is {tuple(array.shape)}")
+    if array.ndim > MAX_DIMENSIONS:
+        raise InputError(f"{subject} has more than {MAX_DIMENSIONS} dimensions")
+    with np.errstate(over="ignore"):  # a uint64 or float128 too large for float64 becomes inf, refused below
+        value = np.array(array, dtype=np.float64)
+    finite = np.isfinite(value)
+    if not finite.all():
+        index = tuple(int(i) for i in np.argwhere(~finite)[0])
+        where = f"{name}[{', '.join(map(str, index))}]"
+        raise InputError(
+            f"{subject}: {where} is not finite ({value[index]})",
+            hint="NaN and infinity are refused; give finite numbers",
+        )
+    return value
+
+
+def _describe(item: object) -> str:
+    if isinstance(item, bool):
+        return "a boolean"
+    if item is None:
+        return "null (None)"
+    if isinstance(item, (list, tuple)):
+        return "a list"
+    if isinstance(item, dict):
+        return "an object"
+    if isinstance(item, str):
+        return f"the text {item[:40]!r}"
+    return repr(item)[:40]
