@@ -10,7 +10,19 @@ import typer
 
 from ..graph.check import DEFAULT_SAMPLES
 from . import render
-from .options import PROGRAM_COMMAND, Json, Var, VarsFile, evaluate_program, exit_on_error, read_inputs
+from ..graph.limits import MAX_ELEMENTS, MAX_NODES
+from .options import (
+    PROGRAM_COMMAND,
+    Json,
+    Limits,
+    MaxElements,
+    MaxNodes,
+    Var,
+    VarsFile,
+    evaluate_program,
+    exit_on_error,
+    read_inputs,
+)
 
 EXIT_CHECK_FAILED = 1
 
@@ -67,6 +79,8 @@ def eval_command(
     check_samples: Annotated[
         int, typer.Option("--check-samples", metavar="N", help="--check compares at most N elements of each tensor input, a seeded sample (all of them when it has no more).")
     ] = DEFAULT_SAMPLES,
+    max_nodes: MaxNodes = MAX_NODES,
+    max_elements: MaxElements = MAX_ELEMENTS,
 ) -> None:
     """Evaluate PROGRAM at the given values and print every node's value and gradient.
 
@@ -85,16 +99,17 @@ def eval_command(
         _check_positive("--tol", tol)
         _check_positive("--rows", rows)
         _check_positive("--check-samples", check_samples)
-        exit_code = _run_eval(shown.source, values, json_output=json_output, check=check, eps=eps, tol=tol, show_all=show_all, rows=rows, expected=expected, full=full, samples=check_samples)
+        limits = Limits(max_nodes, max_elements)
+        exit_code = _run_eval(shown.source, values, json_output=json_output, check=check, eps=eps, tol=tol, show_all=show_all, rows=rows, expected=expected, full=full, samples=check_samples, limits=limits)
     raise typer.Exit(exit_code)
 
 
-def _run_eval(source: str, values: dict, *, json_output: bool, check: bool, eps: float, tol: float, show_all: bool, rows: int, expected: dict, full: bool, samples: int) -> int:
+def _run_eval(source: str, values: dict, *, json_output: bool, check: bool, eps: float, tol: float, show_all: bool, rows: int, expected: dict, full: bool, samples: int, limits: Limits) -> int:
     from ..graph.check import gradient_check
     from ..graph.expect import check_expectations
     from . import render_homework
 
-    evaluation = evaluate_program(source, values)
+    evaluation = evaluate_program(source, values, limits)
     program = evaluation.program
     answers = check_expectations(evaluation, expected, tol) if expected else None
     report = gradient_check(evaluation, eps=eps, tol=tol, samples=samples) if check else None

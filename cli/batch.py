@@ -22,7 +22,8 @@ import typer
 from ..graph.errors import BackpropError, InputError, NameError_
 from . import render
 from .app import app
-from .options import Json, exit_on_error
+from ..graph.limits import MAX_ELEMENTS, MAX_NODES
+from .options import Json, Limits, MaxElements, MaxNodes, exit_on_error, parse_program
 
 EXIT_CHECK_FAILED, EXIT_FAILED_POINTS = 1, 2
 DEFAULT_CHUNK = 4096
@@ -65,6 +66,8 @@ def batch_command(
     eps: Annotated[float, typer.Option(help="Relative step of the gradient check.")] = 1e-6,
     tol: Annotated[float, typer.Option(help="Tolerance of the gradient check.")] = 1e-4,
     json_output: Json = False,
+    max_nodes: MaxNodes = MAX_NODES,
+    max_elements: MaxElements = MAX_ELEMENTS,
 ) -> None:
     """Evaluate PROGRAM at many points: one JSON object per input line, with value and gradients.
 
@@ -76,14 +79,12 @@ def batch_command(
     stderr) or the program or options are wrong.
     """
     with exit_on_error(json_output) as shown:
-        from ..parser import parse
-
         if chunk < 1:
             raise InputError(f"--chunk must be at least 1, not {chunk}")
         if program_text == "-" and points is None:
             raise InputError("the program cannot come from stdin when the points do", hint="give the points with --points FILE")
         shown.source = sys.stdin.read() if program_text == "-" else program_text
-        program = parse(shown.source)
+        program = parse_program(shown.source, Limits(max_nodes, max_elements))
         chunks = _chunks(_rows(points, columns, program), chunk, set(program.inputs))
         total, failed, check_failed = _run(program, chunks, check=check, eps=eps, tol=tol, progress=_progress_for(points))
     if failed:

@@ -18,7 +18,20 @@ from ..graph.errors import InputError
 from . import render
 from .app import app
 from .arguments import collect_values, parse_var_option, read_vars_file
-from .options import PROGRAM_COMMAND, Json, Var, VarsFile, evaluate_program, exit_on_error, read_inputs
+from ..graph.limits import MAX_ELEMENTS, MAX_NODES
+from .options import (
+    PROGRAM_COMMAND,
+    Json,
+    Limits,
+    MaxElements,
+    MaxNodes,
+    Var,
+    VarsFile,
+    evaluate_program,
+    exit_on_error,
+    parse_program,
+    read_inputs,
+)
 
 TRACE_EXAMPLES = """
 Examples:
@@ -66,7 +79,12 @@ def read_expectations(items: list[str] | None, path: Path | None) -> dict[str, f
 
 @app.command("trace", **PROGRAM_COMMAND, epilog=TRACE_EXAMPLES)
 def trace_command(
-    ctx: typer.Context, var: Var = None, vars_file: VarsFile = None, json_output: Json = False
+    ctx: typer.Context,
+    var: Var = None,
+    vars_file: VarsFile = None,
+    json_output: Json = False,
+    max_nodes: MaxNodes = MAX_NODES,
+    max_elements: MaxElements = MAX_ELEMENTS,
 ) -> None:
     """Show the forward pass node by node, then the backward pass edge by edge, as the lecture does.
 
@@ -79,7 +97,7 @@ def trace_command(
 
     with exit_on_error(json_output) as shown:
         shown.source, values = read_inputs(ctx, var, vars_file)
-        steps = trace(evaluate_program(shown.source, values))
+        steps = trace(evaluate_program(shown.source, values, Limits(max_nodes, max_elements)))
     if json_output:
         render.print_json(render_homework.trace_json(steps, shown.source))
     else:
@@ -128,17 +146,18 @@ def graph_command(
             help="Write here instead of standard output; .svg, .png or .pdf is rendered by Graphviz's dot.",
         ),
     ] = None,
+    max_nodes: MaxNodes = MAX_NODES,
+    max_elements: MaxElements = MAX_ELEMENTS,
 ) -> None:
     """Draw the computation graph of PROGRAM: inputs, operations and the output, with every value and gradient when values are given.
 
     Values are optional: without them the graph shows the structure only. In the tree, a node used more than once is drawn once and marked shared. Exit codes: 0 success, 2 an error in the program, the values or the options (or no dot to render an image).
     """
-    from .. import parse
     from . import render_homework
 
     with exit_on_error() as shown:
         shown.source, values = read_inputs(ctx, var, vars_file)
-        program = parse(shown.source)
+        program = parse_program(shown.source, Limits(max_nodes, max_elements))
         evaluation = evaluate_program(program, values) if values or not program.inputs else None
         chosen = _graph_format(format_, output)
         if chosen is Format.dot:
@@ -225,6 +244,8 @@ def paths_command(
         ),
     ] = 100,
     json_output: Json = False,
+    max_nodes: MaxNodes = MAX_NODES,
+    max_elements: MaxElements = MAX_ELEMENTS,
 ) -> None:
     """List every path from an input to the output with the product of the local derivatives along it.
 
@@ -241,7 +262,7 @@ def paths_command(
         shown.source, values = read_inputs(ctx, var, vars_file)
         if max_paths < 0:
             raise InputError(f"--max-paths must be 0 or more, not {max_paths}")
-        evaluation = evaluate_program(shown.source, values)
+        evaluation = evaluate_program(shown.source, values, Limits(max_nodes, max_elements))
         nodes = gradient_nodes(evaluation)
         if wrt not in nodes:
             raise unknown_node(wrt, list(nodes), what="--wrt")

@@ -13,7 +13,8 @@ from typing import Annotated
 import typer
 
 from ..graph.engine import Evaluation
-from ..graph.errors import BackpropError
+from ..graph.errors import BackpropError, InputError
+from ..graph.limits import MAX_ELEMENTS, MAX_NODES
 from ..graph.program import Program
 from . import render
 from .arguments import collect_values, parse_var_option, read_program, read_vars_file, split_arguments
@@ -35,6 +36,32 @@ VarsFile = Annotated[
     Path | None, typer.Option("--vars", metavar="FILE", help='A JSON object of input values, {"a": 7}.')
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one strict JSON object instead of text.")]
+MaxNodes = Annotated[int, typer.Option("--max-nodes", metavar="N", help="Refuse programs of more nodes than this.")]
+MaxElements = Annotated[
+    int, typer.Option("--max-elements", metavar="N", help="Refuse tensors of more elements than this.")
+]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The resource limits a command runs under (graph/limits.py has the defaults)."""
+
+    max_nodes: int = MAX_NODES
+    max_elements: int = MAX_ELEMENTS
+
+    def __post_init__(self) -> None:
+        for option, value in (("--max-nodes", self.max_nodes), ("--max-elements", self.max_elements)):
+            if value < 1:
+                raise InputError(f"{option} must be at least 1, not {value}")
+
+
+def parse_program(source: str, limits: Limits) -> Program:
+    """Parse a program under the limits."""
+    from ..parser import parse
+
+    program = parse(source, max_nodes=limits.max_nodes)
+    program.max_elements = limits.max_elements
+    return program
 
 
 def read_inputs(
@@ -49,12 +76,12 @@ def read_inputs(
     return source, collect_values(given)
 
 
-def evaluate_program(program: str | Program, values: dict[str, float]) -> Evaluation:
+def evaluate_program(program: str | Program, values: dict[str, float], limits: Limits = Limits()) -> Evaluation:
     """Evaluate a program (text or parsed) at the values, warning about values it never uses."""
-    from .. import evaluate, parse
+    from .. import evaluate
 
     if isinstance(program, str):
-        program = parse(program)
+        program = parse_program(program, limits)
     evaluation = evaluate(program, values)
     for name in values:
         if name not in program.inputs:

@@ -184,3 +184,29 @@ def test_installed_command_in_a_real_process():
     assert strict_json(done.stdout)["gradients"]["b"] == 297.0
     module = subprocess.run([sys.executable, "-m", "backprop", "eval", "a +", "--a", "1"], capture_output=True, text=True, timeout=60)
     assert module.returncode == 2 and "Traceback" not in module.stderr and "^" in module.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["eval", "a+a+a+a", "--a", "1", "--max-nodes", "3"], "the program has more than 3 nodes"),
+        (["eval", "sum(x*x)", "--x", "[1,2,3]", "--max-elements", "2"], "the value of x would have 3 elements"),
+        (["eval", "sum(x * [[1],[2]])", "--x", "[1,2]", "--max-elements", "3"], "would have 4 elements"),
+        (["trace", "a+a+a", "--a", "1", "--max-nodes", "2"], "more than 2 nodes"),
+        (["graph", "a+a+a", "--max-nodes", "2"], "more than 2 nodes"),
+        (["paths", "a*a*a", "--a", "1", "--wrt", "a", "--max-nodes", "2"], "more than 2 nodes"),
+        (["batch", "a+a+a", "--max-nodes", "2"], "more than 2 nodes"),
+    ],
+)
+def test_limits_are_clear_errors_that_say_how_to_raise_them(run, args, words):
+    code, out, err = run(*args, input='{"a": 1}\n')
+    assert code == 2 and words in err and ("--max-nodes" in err or "--max-elements" in err)
+    assert "Traceback" not in err
+
+
+def test_a_long_text_is_stopped_while_it_is_parsed():
+    from backprop import LimitError, parse
+
+    with pytest.raises(LimitError):
+        parse("a" + "+a" * 50_000, max_nodes=1_000)
+    assert len(parse("a" + "+a" * 999, max_nodes=1_000)) == 1_000
