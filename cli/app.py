@@ -46,6 +46,8 @@ Examples:
 
   echo "(a+b)*c" | backprop eval - --var a=7 --var b=3 --var c=2 --json
 
+  backprop eval "h = W1 @ x; yhat = W2 @ h; L = (yhat - y)**2" --W1 '[[2,1],[1,1]]' --W2 '[1,-1]' --x '[1,2]' --y 3
+
   backprop eval --x 3 -- "-x**2"
 """
 
@@ -84,9 +86,7 @@ def eval_command(
 ) -> None:
     """Evaluate PROGRAM at the given values and print every node's value and gradient.
 
-    PROGRAM is an expression such as "(a + b) * c", or statements "name = expr" separated by ";"
-    or new lines, the last being the output; "-" reads it from standard input. Give each input as
-    --NAME VALUE, --NAME=VALUE, --var NAME=VALUE or in a --vars JSON file.
+    PROGRAM is an expression such as "(a + b) * c", or statements "name = expr" separated by ";" or new lines, the last being the output; "-" reads it from standard input. Give each input as --NAME VALUE, --NAME=VALUE, --var NAME=VALUE or in a --vars JSON file.
 
     Exit codes: 0 success, 1 a failed --check or --expect, 2 an error in the program, the values or the options.
     """

@@ -71,12 +71,9 @@ def batch_command(
 ) -> None:
     """Evaluate PROGRAM at many points: one JSON object per input line, with value and gradients.
 
-    Points are JSON objects of input values, one per line, on standard input ({"a": 7, "b": 3}),
-    or the rows of --points FILE. Output is always JSON Lines (--json is accepted for symmetry):
-    {"line": N, "value": ..., "gradients": {...}} or {"line": N, "error": {...}} for a bad line.
+    Points are JSON objects of input values, one per line, on standard input ({"a": 7, "b": 3}), or the rows of --points FILE. Output is always JSON Lines (--json is accepted for symmetry): {"line": N, "value": ..., "gradients": {...}} or {"line": N, "error": {...}} for a bad line.
 
-    Exit codes: 0 every point evaluated; 1 a --check failed; 2 some points failed (counted on
-    stderr) or the program or options are wrong.
+    Exit codes: 0 every point evaluated; 1 a --check failed; 2 some points failed (counted on stderr) or the program or options are wrong.
     """
     with exit_on_error(json_output) as shown:
         if chunk < 1:
