@@ -3,14 +3,15 @@ to a renderer; a BackpropError anywhere becomes a message with a caret and exit 
 
 from __future__ import annotations
 
+import importlib
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..graph.check import DEFAULT_SAMPLES
 from . import render
-from ..graph.limits import MAX_ELEMENTS, MAX_NODES
+from ..graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL, MAX_ELEMENTS, MAX_NODES
 from .options import (
     PROGRAM_COMMAND,
     Json,
@@ -66,8 +67,8 @@ def eval_command(
     check: Annotated[
         bool, typer.Option("--check", help="Compare every gradient with central differences; exit 1 if one fails.")
     ] = False,
-    eps: Annotated[float, typer.Option(help="Relative step of the gradient check: h = eps·max(1, |x|).")] = 1e-6,
-    tol: Annotated[float, typer.Option(help="Tolerance of --check, |numeric − analytic| ≤ tol·max(1, |analytic|), and of --expect, |got − expected| ≤ tol·max(1, |expected|).")] = 1e-4,
+    eps: Annotated[float, typer.Option(help="Relative step of the gradient check: h = eps·max(1, |x|).")] = DEFAULT_EPS,
+    tol: Annotated[float, typer.Option(help="Tolerance of --check, |numeric − analytic| ≤ tol·max(1, |analytic|), and of --expect, |got − expected| ≤ tol·max(1, |expected|).")] = DEFAULT_TOL,
     show_all: Annotated[bool, typer.Option("--all", help="Show every node, however many.")] = False,
     rows: Annotated[int, typer.Option(help="Past this many nodes, show only inputs, named nodes and the output.")] = render.DEFAULT_ROWS,
     expect: Annotated[
@@ -105,14 +106,10 @@ def eval_command(
 
 
 def _run_eval(source: str, values: dict, *, json_output: bool, check: bool, eps: float, tol: float, show_all: bool, rows: int, expected: dict, full: bool, samples: int, limits: Limits) -> int:
-    from ..graph.check import gradient_check
-    from ..graph.expect import check_expectations
-    from . import render_homework
-
     evaluation = evaluate_program(source, values, limits)
     program = evaluation.program
-    answers = check_expectations(evaluation, expected, tol) if expected else None
-    report = gradient_check(evaluation, eps=eps, tol=tol, samples=samples) if check else None
+    answers = _answers(evaluation, expected, tol) if expected else None
+    report = _check(evaluation, eps=eps, tol=tol, samples=samples) if check else None
     if report is not None:
         for node_id in report.kink_nodes:
             render.warn(
@@ -126,14 +123,33 @@ def _run_eval(source: str, values: dict, *, json_output: bool, check: bool, eps:
     if json_output:
         document = render.evaluation_json(evaluation, source, report)
         if answers is not None:
+            from . import render_homework
+
             document["expect"] = render_homework.expect_json(answers)
         render.print_json(document)
     else:
         render.print_evaluation(evaluation, source, report, limit=rows, show_all=show_all, full=full)
         if answers is not None:
+            from . import render_homework
+
             render_homework.print_expectations(answers, evaluation)
     failed = (report is not None and not report.passed) or (answers is not None and not answers.passed)
     return EXIT_CHECK_FAILED if failed else 0
+
+
+# The check and the answers load their modules only when asked for: start-up time matters.
+
+
+def _check(evaluation, **settings):
+    from ..graph.check import gradient_check
+
+    return gradient_check(evaluation, **settings)
+
+
+def _answers(evaluation, expected: dict, tol: float):
+    from ..graph.expect import check_expectations
+
+    return check_expectations(evaluation, expected, tol)
 
 
 def _check_positive(option: str, value: float) -> None:
@@ -143,10 +159,22 @@ def _check_positive(option: str, value: float) -> None:
         raise InputError(f"{option} must be positive, not {value}")
 
 
+# The other commands live in their own modules, which register themselves on `app` when imported.
+# A run loads only the module of the command it runs (Typer builds every registered command's
+# options at each start, and start-up time is measured); --help and anything unknown load all.
+COMMAND_MODULES = {"trace": "homework", "graph": "homework", "paths": "homework", "batch": "batch"}
+
+
+def load_commands(names: list[str] | None = None) -> typer.Typer:
+    """Register the commands named (every command when None) on `app`, and return it."""
+    modules = set(COMMAND_MODULES.values()) if names is None else {COMMAND_MODULES[n] for n in names if n in COMMAND_MODULES}
+    for module in sorted(modules):
+        importlib.import_module(f"{__package__}.{module}")
+    return app
+
+
 def main() -> None:
     """Entry point of the `backprop` console script."""
+    command = sys.argv[1] if len(sys.argv) > 1 else None
+    load_commands([command] if command == "eval" or command in COMMAND_MODULES else None)
     app()
-
-
-from . import homework  # noqa: E402,F401  (registers trace, graph, paths on app)
-from . import batch  # noqa: E402,F401  (registers batch on app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import re
@@ -157,6 +156,8 @@ VALUE_FILE_TYPES = (".json", ".csv", ".npy")
 
 def _read_value_file(name: str, filename: str, how: str):
     """The value held by a file, by its suffix; see the README for the shape each format gives."""
+    import csv  # only when a file is given: start-up time matters
+
     path = Path(filename)
     where = f"{how} @{filename}"
     suffix = path.suffix.lower()
@@ -190,6 +191,8 @@ def _read_value_file(name: str, filename: str, how: str):
 def _read_csv(name: str, stream, where: str):
     """Rows of comma-separated numbers → rows × columns, or one column → a vector. A first line
     with no number in it is a header and is skipped; blank lines are skipped."""
+    import csv
+
     np = numpy()
     rows: list[list[float]] = []
     first_line = 0

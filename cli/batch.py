@@ -8,12 +8,10 @@ line, in order: a result, or {"line": N, "error": {...}} — and the rest go on.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,7 +20,7 @@ import typer
 from ..graph.errors import BackpropError, InputError, NameError_
 from . import render
 from .app import app
-from ..graph.limits import MAX_ELEMENTS, MAX_NODES
+from ..graph.limits import DEFAULT_EPS, DEFAULT_TOL, MAX_ELEMENTS, MAX_NODES
 from .options import Json, Limits, MaxElements, MaxNodes, exit_on_error, parse_program
 
 EXIT_CHECK_FAILED, EXIT_FAILED_POINTS = 1, 2
@@ -40,13 +38,13 @@ Examples:
 """
 
 
-@dataclass
 class Chunk:
     """Up to --chunk input lines: the values of the good ones by column, and the bad ones' errors."""
 
-    lines: list[int] = field(default_factory=list)  # the line number of every row, in order
-    columns: dict[str, list[float]] = field(default_factory=dict)  # name -> values of the good rows
-    errors: dict[int, BackpropError] = field(default_factory=dict)  # row index -> what was wrong
+    def __init__(self, columns: dict[str, list[float]]) -> None:
+        self.lines: list[int] = []  # the line number of every row, in order
+        self.columns = columns  # name -> values of the good rows
+        self.errors: dict[int, BackpropError] = {}  # row index -> what was wrong
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -63,8 +61,8 @@ def batch_command(
     ] = None,
     chunk: Annotated[int, typer.Option(help="Evaluate at most this many points at once.")] = DEFAULT_CHUNK,
     check: Annotated[bool, typer.Option("--check", help="Gradient check at every point; exit 1 if one fails.")] = False,
-    eps: Annotated[float, typer.Option(help="Relative step of the gradient check.")] = 1e-6,
-    tol: Annotated[float, typer.Option(help="Tolerance of the gradient check.")] = 1e-4,
+    eps: Annotated[float, typer.Option(help="Relative step of the gradient check.")] = DEFAULT_EPS,
+    tol: Annotated[float, typer.Option(help="Tolerance of the gradient check.")] = DEFAULT_TOL,
     json_output: Json = False,
     max_nodes: MaxNodes = MAX_NODES,
     max_elements: MaxElements = MAX_ELEMENTS,
@@ -190,6 +188,7 @@ def _parse_json_point(raw: bytes, number: int):
 
 
 def _csv_rows(handle):
+    import csv
     with handle:
         reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8", newline=""))
         try:

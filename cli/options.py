@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..graph.engine import Evaluation
+if TYPE_CHECKING:
+    from ..graph.engine import Evaluation
+    from ..graph.program import Program
+
 from ..graph.errors import BackpropError, InputError
 from ..graph.limits import MAX_ELEMENTS, MAX_NODES
-from ..graph.program import Program
 from . import render
 from .arguments import collect_values, parse_var_option, read_program, read_vars_file, split_arguments
 
@@ -42,17 +43,14 @@ MaxElements = Annotated[
 ]
 
 
-@dataclass(frozen=True)
 class Limits:
     """The resource limits a command runs under (graph/limits.py has the defaults)."""
 
-    max_nodes: int = MAX_NODES
-    max_elements: int = MAX_ELEMENTS
-
-    def __post_init__(self) -> None:
-        for option, value in (("--max-nodes", self.max_nodes), ("--max-elements", self.max_elements)):
+    def __init__(self, max_nodes: int = MAX_NODES, max_elements: int = MAX_ELEMENTS) -> None:
+        for option, value in (("--max-nodes", max_nodes), ("--max-elements", max_elements)):
             if value < 1:
                 raise InputError(f"{option} must be at least 1, not {value}")
+        self.max_nodes, self.max_elements = max_nodes, max_elements
 
 
 def parse_program(source: str, limits: Limits) -> Program:
@@ -89,11 +87,11 @@ def evaluate_program(program: str | Program, values: dict[str, float], limits: L
     return evaluation
 
 
-@dataclass
 class Shown:
     """What the error message may quote: the program text, once it has been read."""
 
-    source: str | None = None
+    def __init__(self) -> None:
+        self.source: str | None = None
 
 
 @contextmanager

@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 import math
 import sys
+from typing import TYPE_CHECKING
 
-from ..graph.check import CheckReport
-from ..graph.engine import Evaluation, format_value
+from ..graph.engine import format_value
 from ..graph.errors import BackpropError
 from ..graph.kernels import numpy, shape
+
+if TYPE_CHECKING:
+    from ..graph.check import CheckReport
+    from ..graph.engine import Evaluation
 
 DEFAULT_ROWS = 40
 """Past this many nodes the table shows only the inputs, the named nodes and the output."""
@@ -229,7 +233,7 @@ def print_evaluation(
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, emoji=False)
     program = evaluation.program
     labels = program.labels()
     shown = rows_to_show(evaluation, limit, show_all)

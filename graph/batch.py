@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from . import kernels
-from .check import DEFAULT_EPS, DEFAULT_TOL, CheckReport, InputCheck, gradient_check
+from .check import CheckReport, InputCheck, gradient_check
+from .limits import DEFAULT_EPS, DEFAULT_TOL
 from .engine import Evaluation, backward, check_inputs, evaluate, forward
 from .errors import BackpropError
 from .program import Program

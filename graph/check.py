@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from .engine import Evaluation, forward, kinks
 from .errors import BackpropError
 from .kernels import numpy
+from .limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
 from .program import Program
 
 ROUNDING = 32
@@ -28,9 +29,6 @@ ROUNDING = 32
 the numeric slope carries ~ε·|L|/h of rounding noise; ROUNDING·ε·|L|/h of it is allowed. It is
 ~3e-9 for |L| ≈ 1 and h = 1e-6, and only matters when |L| is huge next to the gradient."""
 
-DEFAULT_EPS = 1e-6
-DEFAULT_TOL = 1e-4
-DEFAULT_SAMPLES = 32
 """At most this many elements of each tensor input are checked (all of them when it has no more)."""
 SAMPLE_SEED = 0
 """The sample of elements is drawn with this seed, so a run repeats exactly."""

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 from contextlib import nullcontext
-from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from . import kernels
 from .errors import BackpropError, DomainError, InputError, NameError_, ShapeError
@@ -169,8 +168,7 @@ def _quiet_numpy(tensors: bool):
     return kernels.numpy().errstate(all="ignore") if tensors else nullcontext()
 
 
-@dataclass(frozen=True)
-class NodeResult:
+class NodeResult(NamedTuple):
     """One row of the result: a node with its value and gradient."""
 
     id: int
@@ -182,14 +180,11 @@ class NodeResult:
     grad: object  # None where no input flows into the node
 
 
-@dataclass
 class Evaluation:
     """A program evaluated at one point: every node's value and gradient."""
 
-    program: Program
-    inputs: dict[str, object]
-    values: list
-    grads: list
+    def __init__(self, program: Program, inputs: dict[str, object], values: list, grads: list) -> None:
+        self.program, self.inputs, self.values, self.grads = program, inputs, values, grads
 
     @property
     def value(self):

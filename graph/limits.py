@@ -1,9 +1,13 @@
-"""Resource limits, with defaults a user can raise (`--max-nodes`, `--max-elements`).
+"""Defaults of the checks, and resource limits with defaults a user can raise (`--max-nodes`, `--max-elements`).
 
 They keep hostile or mistaken input from exhausting the machine: a program of more nodes than
 MAX_NODES is refused while it is parsed, and a tensor of more elements than MAX_ELEMENTS is
 refused when it is given or computed (each error names the limit and the option that raises it).
 """
+
+DEFAULT_EPS = 1e-6  # the gradient check's relative step (PyTorch's gradcheck for float64)
+DEFAULT_TOL = 1e-4  # the gradient check's and --expect's tolerance
+DEFAULT_SAMPLES = 32  # elements of a tensor input the gradient check compares at most
 
 MAX_NODES = 5_000_000  # ~1.5 GB of tape, values and gradients at ~300 bytes a node
 MAX_ELEMENTS = 50_000_000  # 400 MB for one float64 tensor

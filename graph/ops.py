@@ -36,38 +36,64 @@ the parser and the CLI find it by name.
 
 from __future__ import annotations
 
-import inspect
 import operator
-from dataclasses import dataclass
 from typing import Callable
 
 from . import kernels as k
 
 
-@dataclass(frozen=True, slots=True)
 class Op:
-    """A named primitive: forward value, vector-Jacobian product, and how to talk about it."""
+    """A named primitive: forward value, vector-Jacobian product, and how to talk about it.
+    (A plain class, compared by identity: the engine puts ops in sets and dicts.)"""
 
-    name: str
-    arity: int  # the number of inputs it needs
-    forward: Callable | None
-    vjp: Callable | None
-    symbol: str | None = None
-    domain: str | None = None
-    kink: Callable | None = None
-    local: Callable | None = None
-    callable_by_name: bool = False
-    max_arity: int | None = -1  # the most inputs it takes (None: any number; -1: same as arity)
-    static_from: int | None = None
-    elementwise: bool = False
+    __slots__ = (
+        "name", "arity", "forward", "vjp", "symbol", "domain", "kink", "local",
+        "callable_by_name", "max_arity", "static_from", "elementwise",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,
+        arity: int,  # the number of inputs it needs
+        forward: Callable | None,
+        vjp: Callable | None,
+        *,
+        symbol: str | None = None,
+        domain: str | None = None,
+        kink: Callable | None = None,
+        local: Callable | None = None,
+        callable_by_name: bool = False,
+        max_arity: int | None = -1,  # the most inputs it takes (None: any number; -1: same as arity)
+        static_from: int | None = None,
+        elementwise: bool = False,
+    ) -> None:
+        self.name, self.arity, self.forward, self.vjp = name, arity, forward, vjp
+        self.symbol, self.domain, self.kink, self.local = symbol, domain, kink, local
+        self.callable_by_name, self.static_from, self.elementwise = callable_by_name, static_from, elementwise
+        self.max_arity = arity if max_arity == -1 else max_arity
 
     def takes(self, count: int) -> bool:
         """True if the op can be applied to `count` inputs."""
-        most = self.arity if self.max_arity == -1 else self.max_arity
-        return self.arity <= count and (most is None or count <= most)
+        return self.arity <= count and (self.max_arity is None or count <= self.max_arity)
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
+
+
+CO_VARARGS = 0x04  # inspect.CO_VARARGS, without importing inspect
+
+
+def _arity(forward: Callable) -> tuple[int, int | None]:
+    """(required, most) inputs of a forward function; most is None for `*rest`. Read from the
+    code object (inspect.signature would cost milliseconds at every start)."""
+    code = getattr(forward, "__code__", None)
+    if code is None:  # a C function such as operator.add: '($module, a, b, /)'
+        names = [p.strip() for p in forward.__text_signature__.strip("()").split(",")]
+        count = len([p for p in names if p and p not in ("/", "$module")])
+        return count, count
+    positional = code.co_argcount
+    required = positional - len(forward.__defaults__ or ())
+    return required, None if code.co_flags & CO_VARARGS else positional
 
 
 OPS: dict[str, Op] = {}
@@ -90,13 +116,11 @@ def op(
 
     def register(namespace: type) -> Op:
         forward = namespace.forward
-        parameters = inspect.signature(forward).parameters.values()
-        required = sum(1 for p in parameters if p.default is p.empty and p.kind is not p.VAR_POSITIONAL)
-        variadic = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+        required, most = _arity(forward)
         entry = Op(
             name=name,
             arity=required,
-            max_arity=None if variadic else len(parameters),
+            max_arity=most,
             static_from=static_from,
             elementwise=elementwise,
             forward=forward,

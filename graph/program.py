@@ -15,9 +15,7 @@ points (the gradient check, batches). `nodes` gives readable Node views for rend
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from typing import Callable
-from string import ascii_lowercase
+from typing import Callable, NamedTuple
 
 from .errors import NameError_, line_and_column
 from .limits import MAX_ELEMENTS
@@ -32,8 +30,7 @@ MANY_INPUTS = -2
 """`first` of a node with more than two inputs (a list literal, W[i, j]): they are in `many`."""
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
     """A read-only view of one node of the tape."""
 
     id: int
@@ -261,7 +258,7 @@ def _place(source: str, offset: int) -> str:
 def _letters(taken: set[str]):
     """a, b, …, z, aa, ab, … (spreadsheet style), skipping the names in `taken`."""
     for size in itertools.count(1):
-        for letters in itertools.product(ascii_lowercase, repeat=size):
+        for letters in itertools.product("abcdefghijklmnopqrstuvwxyz", repeat=size):
             label = "".join(letters)
             if label not in taken:
                 yield label

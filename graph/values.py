@@ -8,7 +8,6 @@ strings, NaN and infinity. NumPy is imported only for a list or an array, so sca
 from __future__ import annotations
 
 import math
-import numbers
 
 from .errors import InputError
 from .kernels import numpy
@@ -23,6 +22,8 @@ def as_value(name: str, raw: object, how: str | None = None):
     """A number → float; nested lists or tuples of numbers, or an array → float64 ndarray (a copy).
 
     `how` says where the value came from (`--W`, `@W.csv`) for the error messages."""
+    import numbers  # here, not at the top: scalar start-ups never need it
+
     subject = f"the value of {name}" + (f" ({how})" if how else "")
     if isinstance(raw, (list, tuple)):
         return _from_lists(name, raw, subject)
@@ -37,6 +38,8 @@ def as_value(name: str, raw: object, how: str | None = None):
 
 def _element(item: object, subject: str, where: str | None) -> float:
     """One number as a finite float; `where` names its place in a list (None for a scalar)."""
+    import numbers
+
     place = f"{subject}: {where}" if where else subject
     if isinstance(item, bool) or not isinstance(item, numbers.Real):
         raise InputError(f"{place} is {_describe(item)}, not a number")

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import settings
 from typer.testing import CliRunner
 
-from backprop.cli.app import app
+from backprop.cli.app import load_commands
+
+app = load_commands()  # every command, as --help sees them
 
 settings.register_profile("ci", max_examples=100, deadline=None)
 settings.register_profile("long", max_examples=5000, deadline=None)
