@@ -1,13 +1,13 @@
 """backprop: parse a program, evaluate it, and get every node's value and gradient.
 
-    >>> from backprop import evaluate
-    >>> evaluate("(a + b) * c", a=7, b=3, c=2).gradients
-    {'a': 2.0, 'b': 2.0, 'c': 10.0}
+>>> from backprop import evaluate
+>>> evaluate("(a + b) * c", a=7, b=3, c=2).gradients
+{'a': 2.0, 'b': 2.0, 'c': 10.0}
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from .graph.engine import Evaluation, NodeResult, check_inputs
 from .graph.engine import evaluate as _evaluate

@@ -65,7 +65,9 @@ def ours(steps, point, repeat):
     grads = backward(program, values)
     retained = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    gradients = {name: 0.0 if grads[i] is None else grads[i] for name, i in program.inputs.items()}  # unreached: 0
+    gradients = {
+        name: 0.0 if grads[i] is None else grads[i] for name, i in program.inputs.items()
+    }  # unreached: 0
     return {
         "seconds": build_time + forward_time + backward_time,
         "build": build_time,
@@ -116,7 +118,12 @@ def micrograd(steps, point, repeat):
     worker.start()
     worker.join()
     seconds, (value, gradients) = box["result"]
-    return {"seconds": seconds, "value": value, "gradients": gradients, "default_recursion_limit": default_limit}
+    return {
+        "seconds": seconds,
+        "value": value,
+        "gradients": gradients,
+        "default_recursion_limit": default_limit,
+    }
 
 
 # -- PyTorch (0-dim tensors) -----------------------------------------------------------------------

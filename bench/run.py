@@ -90,7 +90,10 @@ def engine(sizes: list[int], peers: list[str], repeat: int, cap: float) -> list[
                     stopped[peer] = result["error"]
                     row["peers"][peer] = result
                     continue
-                entry = {"us_per_node": 1e6 * result["seconds"] / nodes, "ratio": ours["seconds"] / result["seconds"]}
+                entry = {
+                    "us_per_node": 1e6 * result["seconds"] / nodes,
+                    "ratio": ours["seconds"] / result["seconds"],
+                }
                 for extra in ("compile_seconds", "default_recursion_limit"):
                     if result.get(extra) is not None:
                         entry[extra] = result[extra]
@@ -101,8 +104,12 @@ def engine(sizes: list[int], peers: list[str], repeat: int, cap: float) -> list[
 
 
 def print_engine_row(row: dict, peers: list[str]) -> None:
-    cells = [f"{row['shape']:<6}", f"{row['nodes']:>8,}", f"{row['ours_us_per_node']:6.2f} µs/node",
-             f"(build {row['build_us_per_node']:.2f}, fwd {row['forward_us_per_node']:.2f}, bwd {row['backward_us_per_node']:.2f}; bwd/fwd {row['backward_over_forward']:.1f})"]
+    cells = [
+        f"{row['shape']:<6}",
+        f"{row['nodes']:>8,}",
+        f"{row['ours_us_per_node']:6.2f} µs/node",
+        f"(build {row['build_us_per_node']:.2f}, fwd {row['forward_us_per_node']:.2f}, bwd {row['backward_us_per_node']:.2f}; bwd/fwd {row['backward_over_forward']:.1f})",
+    ]
     for peer in peers:
         result = row["peers"].get(peer, {})
         if "ratio" in result:
@@ -128,12 +135,21 @@ def parse_speed(sizes: list[int], repeat: int) -> list[dict]:
     rows = []
     for size in sizes:
         text = to_text(SHAPES["dag"](size))
-        ours = statistics.median(_time(lambda: parse(text)) for _ in range(repeat))
-        theirs = statistics.median(_time(lambda: lark.parse(text)) for _ in range(repeat))
+        ours = statistics.median(_time(lambda text=text: parse(text)) for _ in range(repeat))
+        theirs = statistics.median(_time(lambda text=text: lark.parse(text)) for _ in range(repeat))
         nodes = len(parse(text))
-        row = {"nodes": nodes, "bytes": len(text), "ours_us_per_node": 1e6 * ours / nodes, "lark_us_per_node": 1e6 * theirs / nodes, "ratio": ours / theirs}
+        row = {
+            "nodes": nodes,
+            "bytes": len(text),
+            "ours_us_per_node": 1e6 * ours / nodes,
+            "lark_us_per_node": 1e6 * theirs / nodes,
+            "ratio": ours / theirs,
+        }
         rows.append(row)
-        print(f"  parse {nodes:>8,} nodes: ours {row['ours_us_per_node']:.2f} µs/node, Lark parse() {row['lark_us_per_node']:.2f} µs/node → ratio {row['ratio']:.2f}", flush=True)
+        print(
+            f"  parse {nodes:>8,} nodes: ours {row['ours_us_per_node']:.2f} µs/node, Lark parse() {row['lark_us_per_node']:.2f} µs/node → ratio {row['ratio']:.2f}",
+            flush=True,
+        )
     return rows
 
 
@@ -155,8 +171,15 @@ def memory(size: int) -> dict:
     retained, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     del grads
-    row = {"nodes": len(program), "bytes_per_node": (retained - len(text)) / len(program), "peak_bytes_per_node": peak / len(program)}
-    print(f"  memory {row['nodes']:,} nodes (parsed, every node named): {row['bytes_per_node']:.0f} B/node retained (program, values, gradients; not the source text), peak {row['peak_bytes_per_node']:.0f}", flush=True)
+    row = {
+        "nodes": len(program),
+        "bytes_per_node": (retained - len(text)) / len(program),
+        "peak_bytes_per_node": peak / len(program),
+    }
+    print(
+        f"  memory {row['nodes']:,} nodes (parsed, every node named): {row['bytes_per_node']:.0f} B/node retained (program, values, gradients; not the source text), peak {row['peak_bytes_per_node']:.0f}",
+        flush=True,
+    )
     return row
 
 
@@ -183,7 +206,13 @@ def startup(rounds: int) -> dict:
             times[name].append(time.perf_counter() - start)
     medians = {name: statistics.median(values) for name, values in times.items()}
     floor = medians['python -c "import typer"']
-    result = {"median_seconds": medians, "json_over_typer": medians["backprop eval --json"] / floor, "table_over_typer": medians["backprop eval (table)"] / floor, "typer_over_pass": floor / medians["python -c pass"], "rounds": rounds}
+    result = {
+        "median_seconds": medians,
+        "json_over_typer": medians["backprop eval --json"] / floor,
+        "table_over_typer": medians["backprop eval (table)"] / floor,
+        "typer_over_pass": floor / medians["python -c pass"],
+        "rounds": rounds,
+    }
     for name, value in medians.items():
         print(f"  {name:<28} {1000 * value:7.1f} ms  ({value / floor:.2f}× import typer)", flush=True)
     return result
@@ -199,18 +228,27 @@ def batch(sizes: list[int], singles: int) -> dict:
                 for k in range(size):
                     out.write(json.dumps({"a": (k % 97) / 7, "b": (k % 13) / 5 - 1, "c": 2}) + "\n")
             start = time.perf_counter()
-            subprocess.run([*command, "batch", PROGRAM, "--points", str(path)], stdout=subprocess.DEVNULL, check=True)
+            subprocess.run(
+                [*command, "batch", PROGRAM, "--points", str(path)], stdout=subprocess.DEVNULL, check=True
+            )
             seconds = time.perf_counter() - start
             rows.append({"points": size, "seconds": seconds, "points_per_second": size / seconds})
     single = []
     for k in range(singles):
         start = time.perf_counter()
-        subprocess.run([*command, "eval", PROGRAM, "--a", str(k), "--b", "3", "--c", "2", "--json"], stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            [*command, "eval", PROGRAM, "--a", str(k), "--b", "3", "--c", "2", "--json"],
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
         single.append(time.perf_counter() - start)
     per_point = statistics.median(single)
     for row in rows:
         row["speedup_over_eval_per_point"] = row["points_per_second"] * per_point
-        print(f"  batch {row['points']:>9,} points: {row['points_per_second']:>10,.0f} points/s ({row['seconds']:.2f} s) = {row['speedup_over_eval_per_point']:,.0f}× eval per point", flush=True)
+        print(
+            f"  batch {row['points']:>9,} points: {row['points_per_second']:>10,.0f} points/s ({row['seconds']:.2f} s) = {row['speedup_over_eval_per_point']:,.0f}× eval per point",
+            flush=True,
+        )
     print(f"  eval once per point: {1 / per_point:,.1f} points/s (median of {singles} processes)", flush=True)
     return {"batch": rows, "eval_per_point_seconds": per_point}
 
@@ -234,7 +272,9 @@ def versions() -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes and few rounds (a minute or two)")
     parser.add_argument("--full", action="store_true", help="also 10^6-node programs and 10^6 batch points")
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers to run")
@@ -249,9 +289,20 @@ def main() -> None:
     for peer in missing:
         print(f"peer {peer}: not installed (pip install '.[bench]'); skipped")
 
-    print(f"backprop benchmarks — {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"backprop benchmarks — {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print("engine (ratio = ours / peer: lower is better)")
-    results = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": {"platform": platform.platform(), "cores": os.cpu_count(), "python": platform.python_version()}, "versions": versions(), "missing_peers": missing}
+    results = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "machine": {
+            "platform": platform.platform(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "versions": versions(),
+        "missing_peers": missing,
+    }
     results["engine"] = engine(sizes, peers, repeat, args.cap)
     print("parse")
     results["parse"] = parse_speed(sizes, repeat)

@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from . import render
 from ..graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL, MAX_ELEMENTS, MAX_NODES
+from . import render
 from .options import (
     PROGRAM_COMMAND,
     Json,
@@ -65,22 +65,50 @@ def eval_command(
     vars_file: VarsFile = None,
     json_output: Json = False,
     check: Annotated[
-        bool, typer.Option("--check", help="Compare every gradient with central differences; exit 1 if one fails.")
+        bool,
+        typer.Option("--check", help="Compare every gradient with central differences; exit 1 if one fails."),
     ] = False,
-    eps: Annotated[float, typer.Option(help="Relative step of the gradient check: h = eps·max(1, |x|).")] = DEFAULT_EPS,
-    tol: Annotated[float, typer.Option(help="Tolerance of --check, |numeric − analytic| ≤ tol·max(1, |analytic|), and of --expect, |got − expected| ≤ tol·max(1, |expected|).")] = DEFAULT_TOL,
+    eps: Annotated[
+        float, typer.Option(help="Relative step of the gradient check: h = eps·max(1, |x|).")
+    ] = DEFAULT_EPS,
+    tol: Annotated[
+        float,
+        typer.Option(
+            help="Tolerance of --check, |numeric − analytic| ≤ tol·max(1, |analytic|), and of --expect, |got − expected| ≤ tol·max(1, |expected|)."
+        ),
+    ] = DEFAULT_TOL,
     show_all: Annotated[bool, typer.Option("--all", help="Show every node, however many.")] = False,
-    rows: Annotated[int, typer.Option(help="Past this many nodes, show only inputs, named nodes and the output.")] = render.DEFAULT_ROWS,
+    rows: Annotated[
+        int, typer.Option(help="Past this many nodes, show only inputs, named nodes and the output.")
+    ] = render.DEFAULT_ROWS,
     expect: Annotated[
         list[str] | None,
-        typer.Option("--expect", metavar="NAME=VALUE", help="An answer to check: the gradient of input or node NAME, or value=… for the output's value; repeatable; exit 1 if one is off."),
+        typer.Option(
+            "--expect",
+            metavar="NAME=VALUE",
+            help="An answer to check: the gradient of input or node NAME, or value=… for the output's value; repeatable; exit 1 if one is off.",
+        ),
     ] = None,
     expect_file: Annotated[
-        Path | None, typer.Option("--expect-file", metavar="FILE", help='A JSON object of answers, {"a": 27, "value": 270}.')
+        Path | None,
+        typer.Option(
+            "--expect-file", metavar="FILE", help='A JSON object of answers, {"a": 27, "value": 270}.'
+        ),
     ] = None,
-    full: Annotated[bool, typer.Option("--full", help="Print every element of every tensor (else a large one is shown as its shape and min/mean/max).")] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Print every element of every tensor (else a large one is shown as its shape and min/mean/max).",
+        ),
+    ] = False,
     check_samples: Annotated[
-        int, typer.Option("--check-samples", metavar="N", help="--check compares at most N elements of each tensor input, a seeded sample (all of them when it has no more).")
+        int,
+        typer.Option(
+            "--check-samples",
+            metavar="N",
+            help="--check compares at most N elements of each tensor input, a seeded sample (all of them when it has no more).",
+        ),
     ] = DEFAULT_SAMPLES,
     max_nodes: MaxNodes = MAX_NODES,
     max_elements: MaxElements = MAX_ELEMENTS,
@@ -101,11 +129,38 @@ def eval_command(
         _check_positive("--rows", rows)
         _check_positive("--check-samples", check_samples)
         limits = Limits(max_nodes, max_elements)
-        exit_code = _run_eval(shown.source, values, json_output=json_output, check=check, eps=eps, tol=tol, show_all=show_all, rows=rows, expected=expected, full=full, samples=check_samples, limits=limits)
+        exit_code = _run_eval(
+            shown.source,
+            values,
+            json_output=json_output,
+            check=check,
+            eps=eps,
+            tol=tol,
+            show_all=show_all,
+            rows=rows,
+            expected=expected,
+            full=full,
+            samples=check_samples,
+            limits=limits,
+        )
     raise typer.Exit(exit_code)
 
 
-def _run_eval(source: str, values: dict, *, json_output: bool, check: bool, eps: float, tol: float, show_all: bool, rows: int, expected: dict, full: bool, samples: int, limits: Limits) -> int:
+def _run_eval(
+    source: str,
+    values: dict,
+    *,
+    json_output: bool,
+    check: bool,
+    eps: float,
+    tol: float,
+    show_all: bool,
+    rows: int,
+    expected: dict,
+    full: bool,
+    samples: int,
+    limits: Limits,
+) -> int:
     evaluation = evaluate_program(source, values, limits)
     program = evaluation.program
     answers = _answers(evaluation, expected, tol) if expected else None
@@ -167,7 +222,11 @@ COMMAND_MODULES = {"trace": "homework", "graph": "homework", "paths": "homework"
 
 def load_commands(names: list[str] | None = None) -> typer.Typer:
     """Register the commands named (every command when None) on `app`, and return it."""
-    modules = set(COMMAND_MODULES.values()) if names is None else {COMMAND_MODULES[n] for n in names if n in COMMAND_MODULES}
+    modules = (
+        set(COMMAND_MODULES.values())
+        if names is None
+        else {COMMAND_MODULES[n] for n in names if n in COMMAND_MODULES}
+    )
     for module in sorted(modules):
         importlib.import_module(f"{__package__}.{module}")
     return app

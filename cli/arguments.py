@@ -30,7 +30,9 @@ def split_arguments(args: list[str]) -> tuple[str | None, list[tuple[str, str, s
             if not equals:
                 value = next(words, None)
                 if value is None:
-                    raise InputError(f"--{name} needs a value", hint=f"write --{name} VALUE or --{name}=VALUE")
+                    raise InputError(
+                        f"--{name} needs a value", hint=f"write --{name} VALUE or --{name}=VALUE"
+                    )
             pairs.append((name, value, f"--{name}"))
         elif program is None:
             program = word
@@ -61,7 +63,7 @@ def read_vars_file(path: Path, option: str = "--vars") -> list[tuple[str, object
     except (ValueError, RecursionError) as failure:
         raise InputError(f"{option} file {str(path)!r} is not valid JSON: {failure}") from None
     if not isinstance(data, dict):
-        raise InputError(f"{option} file {str(path)!r} must hold a JSON object such as {{\"a\": 7}}")
+        raise InputError(f'{option} file {str(path)!r} must hold a JSON object such as {{"a": 7}}')
     return [(str(name), value, f"{option} {path}") for name, value in data.items()]
 
 
@@ -72,9 +74,14 @@ def collect_values(given: list[tuple[str, object, str]]) -> dict[str, object]:
     sources: dict[str, str] = {}
     for name, raw, how in given:
         if not _NAME.match(name):
-            raise InputError(f"{how}: {name!r} is not a variable name", hint="names are letters, digits and _, not starting with a digit")
+            raise InputError(
+                f"{how}: {name!r} is not a variable name",
+                hint="names are letters, digits and _, not starting with a digit",
+            )
         if name in values:
-            raise InputError(f"{name} is given twice ({sources[name]} and {how})", hint="give each input once")
+            raise InputError(
+                f"{name} is given twice ({sources[name]} and {how})", hint="give each input once"
+            )
         values[name] = _value(name, raw, how)
         sources[name] = how
     return values
@@ -92,9 +99,15 @@ def _value(name: str, raw: object, how: str):
     try:
         value = float(text)
     except (ValueError, OverflowError):
-        raise InputError(f"the value of {name} ({how}) is not a number: {text[:40]!r}", hint=f"write e.g. --{name} 2.5, --{name} '[1, 2]' or --{name} @FILE") from None
+        raise InputError(
+            f"the value of {name} ({how}) is not a number: {text[:40]!r}",
+            hint=f"write e.g. --{name} 2.5, --{name} '[1, 2]' or --{name} @FILE",
+        ) from None
     if not math.isfinite(value):
-        raise InputError(f"the value of {name} ({how}) is not finite: {text[:40]!r}", hint="NaN and infinity are refused; give a finite number")
+        raise InputError(
+            f"the value of {name} ({how}) is not finite: {text[:40]!r}",
+            hint="NaN and infinity are refused; give a finite number",
+        )
     return value
 
 
@@ -145,7 +158,9 @@ def _parse_list(name: str, text: str, how: str) -> list:
             want_value = False
     if len(stack) > 1:
         open_count = len(stack) - 1
-        raise fail(len(text) + 1, "a [ is not closed" if open_count == 1 else f"{open_count} [ are not closed")
+        raise fail(
+            len(text) + 1, "a [ is not closed" if open_count == 1 else f"{open_count} [ are not closed"
+        )
     return stack[0][0]
 
 
@@ -162,7 +177,9 @@ def _read_value_file(name: str, filename: str, how: str):
     where = f"{how} @{filename}"
     suffix = path.suffix.lower()
     if not filename:
-        raise InputError(f"the value of {name} ({how}): no file name after @", hint=f"write e.g. --{name} @{name}.csv")
+        raise InputError(
+            f"the value of {name} ({how}): no file name after @", hint=f"write e.g. --{name} @{name}.csv"
+        )
     if suffix not in VALUE_FILE_TYPES:
         raise InputError(
             f"the value of {name} ({where}): cannot read a {suffix or 'suffix-less'} file",
@@ -176,15 +193,21 @@ def _read_value_file(name: str, filename: str, how: str):
                 return as_value(name, _read_csv(name, stream, where), where)
             data = json.load(stream)
     except OSError as failure:
-        raise InputError(f"the value of {name} ({where}): cannot read the file: {failure.strerror or failure}") from None
+        raise InputError(
+            f"the value of {name} ({where}): cannot read the file: {failure.strerror or failure}"
+        ) from None
     except UnicodeDecodeError as failure:
-        raise InputError(f"the value of {name} ({where}): the file is not UTF-8 text (byte {failure.start})") from None
+        raise InputError(
+            f"the value of {name} ({where}): the file is not UTF-8 text (byte {failure.start})"
+        ) from None
     except csv.Error as failure:
         raise InputError(f"the value of {name} ({where}) is not a readable .csv file: {failure}") from None
     except (ValueError, RecursionError) as failure:  # json.JSONDecodeError is a ValueError
         raise InputError(f"the value of {name} ({where}) is not valid JSON: {failure}") from None
     if not isinstance(data, (int, float, list)):
-        raise InputError(f"the value of {name} ({where}): the file must hold a number or nested lists of numbers")
+        raise InputError(
+            f"the value of {name} ({where}): the file must hold a number or nested lists of numbers"
+        )
     return as_value(name, data, where)
 
 
@@ -238,7 +261,9 @@ def _load_npy(name: str, path: Path, where: str):
     np = numpy()
     with path.open("rb") as stream:
         if stream.read(6) != b"\x93NUMPY":
-            raise InputError(f"the value of {name} ({where}): the file is not a .npy file (it does not start as numpy.save writes one)")
+            raise InputError(
+                f"the value of {name} ({where}): the file is not a .npy file (it does not start as numpy.save writes one)"
+            )
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, EOFError) as failure:

@@ -13,14 +13,14 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from ..graph.errors import BackpropError, InputError, NameError_
+from ..graph.limits import DEFAULT_EPS, DEFAULT_TOL, MAX_ELEMENTS, MAX_NODES
 from . import render
 from .app import app
-from ..graph.limits import DEFAULT_EPS, DEFAULT_TOL, MAX_ELEMENTS, MAX_NODES
 from .options import Json, Limits, MaxElements, MaxNodes, exit_on_error, parse_program
 
 EXIT_CHECK_FAILED, EXIT_FAILED_POINTS = 1, 2
@@ -54,13 +54,18 @@ class Chunk:
 def batch_command(
     program_text: Annotated[str, typer.Argument(metavar="PROGRAM", help="The program, as for eval.")],
     points: Annotated[
-        Optional[Path], typer.Option("--points", metavar="FILE", help="Read points from a .jsonl, .csv or .npy file instead of stdin.")
+        Path | None,
+        typer.Option(
+            "--points", metavar="FILE", help="Read points from a .jsonl, .csv or .npy file instead of stdin."
+        ),
     ] = None,
     columns: Annotated[
-        Optional[str], typer.Option(metavar="a,b,c", help="Input names of the columns of a 2-D .npy file.")
+        str | None, typer.Option(metavar="a,b,c", help="Input names of the columns of a 2-D .npy file.")
     ] = None,
     chunk: Annotated[int, typer.Option(help="Evaluate at most this many points at once.")] = DEFAULT_CHUNK,
-    check: Annotated[bool, typer.Option("--check", help="Gradient check at every point; exit 1 if one fails.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Gradient check at every point; exit 1 if one fails.")
+    ] = False,
     eps: Annotated[float, typer.Option(help="Relative step of the gradient check.")] = DEFAULT_EPS,
     tol: Annotated[float, typer.Option(help="Tolerance of the gradient check.")] = DEFAULT_TOL,
     json_output: Json = False,
@@ -77,11 +82,16 @@ def batch_command(
         if chunk < 1:
             raise InputError(f"--chunk must be at least 1, not {chunk}")
         if program_text == "-" and points is None:
-            raise InputError("the program cannot come from stdin when the points do", hint="give the points with --points FILE")
+            raise InputError(
+                "the program cannot come from stdin when the points do",
+                hint="give the points with --points FILE",
+            )
         shown.source = sys.stdin.read() if program_text == "-" else program_text
         program = parse_program(shown.source, Limits(max_nodes, max_elements))
         chunks = _chunks(_rows(points, columns, program), chunk, set(program.inputs))
-        total, failed, check_failed = _run(program, chunks, check=check, eps=eps, tol=tol, progress=_progress_for(points))
+        total, failed, check_failed = _run(
+            program, chunks, check=check, eps=eps, tol=tol, progress=_progress_for(points)
+        )
     if failed:
         render.warn(f"{failed} of {total} points failed")
         raise typer.Exit(EXIT_FAILED_POINTS)
@@ -97,7 +107,9 @@ def _run(program, chunks, *, check: bool, eps: float, tol: float, progress) -> t
     with progress as advance:
         for piece in chunks:
             good = [i for i in range(len(piece)) if i not in piece.errors]
-            results = iter(evaluate_batch(program, piece.columns, check=check, eps=eps, tol=tol) if good else ())
+            results = iter(
+                evaluate_batch(program, piece.columns, check=check, eps=eps, tol=tol) if good else ()
+            )
             lines = []
             for i, line in enumerate(piece.lines):
                 error = piece.errors.get(i)
@@ -108,7 +120,11 @@ def _run(program, chunks, *, check: bool, eps: float, tol: float, progress) -> t
                     failed += 1
                     lines.append({"line": line, **render.error_json(error)})
                     continue
-                document = {"line": line, "value": render.number(result.value), "gradients": {k: render.number(v) for k, v in result.gradients.items()}}
+                document = {
+                    "line": line,
+                    "value": render.number(result.value),
+                    "gradients": {k: render.number(v) for k, v in result.gradients.items()},
+                }
                 if result.check is not None:
                     document["check"] = render.check_json(result.check)
                     check_failed = check_failed or not result.check.passed
@@ -183,12 +199,13 @@ def _parse_json_point(raw: bytes, number: int):
         text = raw.decode("utf-8", "replace").strip()
         return InputError(f"line {number} is not JSON: {failure}" if text else f"line {number} is empty")
     if not isinstance(point, dict):
-        return InputError(f"line {number} is not a JSON object of input values, such as {{\"a\": 7}}")
+        return InputError(f'line {number} is not a JSON object of input values, such as {{"a": 7}}')
     return point
 
 
 def _csv_rows(handle):
     import csv
+
     with handle:
         reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8", newline=""))
         try:
@@ -221,14 +238,20 @@ def _npy_rows(path: Path, columns: str | None):
     try:
         array = np.load(path, allow_pickle=False, mmap_mode="r")
     except (OSError, ValueError) as failure:
-        raise InputError(f"cannot read --points {path.name} as .npy: {failure}", hint="object arrays are refused (allow_pickle=False)") from None
+        raise InputError(
+            f"cannot read --points {path.name} as .npy: {failure}",
+            hint="object arrays are refused (allow_pickle=False)",
+        ) from None
     if array.dtype.names:
         names = list(array.dtype.names)
         get = lambda row, i: row[names[i]]  # noqa: E731
         rows = array.reshape(-1)
     else:
         if array.ndim != 2 or not columns:
-            raise InputError(f"--points {path.name}: a plain .npy must be 2-D, with --columns naming its columns", hint="e.g. --columns a,b,c")
+            raise InputError(
+                f"--points {path.name}: a plain .npy must be 2-D, with --columns naming its columns",
+                hint="e.g. --columns a,b,c",
+            )
         names = [name.strip() for name in columns.split(",")]
         if len(names) != array.shape[1]:
             raise InputError(f"--columns names {len(names)} columns; {path.name} has {array.shape[1]}")
@@ -271,11 +294,16 @@ def _chunks(rows, size: int, needed: set[str]):
 def _point_problem(point: dict, needed: set[str], number: int) -> BackpropError | None:
     missing = sorted(needed - point.keys())
     if missing:
-        return NameError_(f"line {number}: no value for {', '.join(missing)}", hint="every line needs a value for every input")
+        return NameError_(
+            f"line {number}: no value for {', '.join(missing)}",
+            hint="every line needs a value for every input",
+        )
     for name in needed:
         value = point[name]
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            return InputError(f"line {number}: the value of {name} must be a number, not {json.dumps(value)[:40]}")
+            return InputError(
+                f"line {number}: the value of {name} must be a number, not {json.dumps(value)[:40]}"
+            )
         try:
             number_value = float(value)
         except (ValueError, OverflowError):

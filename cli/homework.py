@@ -15,10 +15,10 @@ from typing import Annotated
 import typer
 
 from ..graph.errors import InputError
+from ..graph.limits import MAX_ELEMENTS, MAX_NODES
 from . import render
 from .app import app
 from .arguments import collect_values, parse_var_option, read_vars_file
-from ..graph.limits import MAX_ELEMENTS, MAX_NODES
 from .options import (
     PROGRAM_COMMAND,
     Json,

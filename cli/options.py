@@ -37,7 +37,9 @@ VarsFile = Annotated[
     Path | None, typer.Option("--vars", metavar="FILE", help='A JSON object of input values, {"a": 7}.')
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one strict JSON object instead of text.")]
-MaxNodes = Annotated[int, typer.Option("--max-nodes", metavar="N", help="Refuse programs of more nodes than this.")]
+MaxNodes = Annotated[
+    int, typer.Option("--max-nodes", metavar="N", help="Refuse programs of more nodes than this.")
+]
 MaxElements = Annotated[
     int, typer.Option("--max-elements", metavar="N", help="Refuse tensors of more elements than this.")
 ]
@@ -74,12 +76,14 @@ def read_inputs(
     return source, collect_values(given)
 
 
-def evaluate_program(program: str | Program, values: dict[str, float], limits: Limits = Limits()) -> Evaluation:
+def evaluate_program(
+    program: str | Program, values: dict[str, float], limits: Limits | None = None
+) -> Evaluation:
     """Evaluate a program (text or parsed) at the values, warning about values it never uses."""
     from .. import evaluate
 
     if isinstance(program, str):
-        program = parse_program(program, limits)
+        program = parse_program(program, limits or Limits())
     evaluation = evaluate(program, values)
     for name in values:
         if name not in program.inputs:

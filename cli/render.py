@@ -165,7 +165,9 @@ def value_text(value, full: bool = False) -> str:
     if value.size <= COMPACT_ELEMENTS:
         return _nested(value, COMPACT_DIGITS, one_line=True)
     np = numpy()
-    low, mean, high = (f"{float(stat) + 0.0:.{COMPACT_DIGITS}g}" for stat in (np.min(value), np.mean(value), np.max(value)))
+    low, mean, high = (
+        f"{float(stat) + 0.0:.{COMPACT_DIGITS}g}" for stat in (np.min(value), np.mean(value), np.max(value))
+    )
     return f"shape {shape_text(value)} · min {low} · mean {mean} · max {high}"
 
 
@@ -241,8 +243,17 @@ def print_evaluation(
     if header is not None:
         console.print(escape(header))
 
-    table = Table(title=f"backprop · {escape(_one_line(expression))}", title_justify="left", caption_justify="left")
-    for header, justify in (("id", "right"), ("name", "left"), ("op", "left"), ("expression", "left"), ("value", "right"), ("grad", "right")):
+    table = Table(
+        title=f"backprop · {escape(_one_line(expression))}", title_justify="left", caption_justify="left"
+    )
+    for header, justify in (
+        ("id", "right"),
+        ("name", "left"),
+        ("op", "left"),
+        ("expression", "left"),
+        ("value", "right"),
+        ("grad", "right"),
+    ):
         table.add_column(header, justify=justify, overflow="fold")
     previous = -1
     for node_id in shown:
@@ -266,7 +277,9 @@ def print_evaluation(
     console.print(table)
 
     output = labels[program.output]
-    gradients = Table(title=f"gradients of {output} = {escape(value_text(evaluation.value))}", title_justify="left")
+    gradients = Table(
+        title=f"gradients of {output} = {escape(value_text(evaluation.value))}", title_justify="left"
+    )
     gradients.add_column("input")
     gradients.add_column("value", justify="right")
     gradients.add_column(f"∂{output}/∂input", justify="right")
@@ -316,16 +329,32 @@ def print_check(console, check: CheckReport, limit: int | None) -> None:
     """One row per scalar input and per checked element of a tensor input (`W1[0, 1]`)."""
     from rich.table import Table
 
-    table = Table(title=f"gradient check (central differences, eps {check.eps:g}, tol {check.tolerance:g})", title_justify="left", caption_justify="left")
+    table = Table(
+        title=f"gradient check (central differences, eps {check.eps:g}, tol {check.tolerance:g})",
+        title_justify="left",
+        caption_justify="left",
+    )
     for header in ("input", "analytic", "numeric", "abs error", "rel error", ""):
         table.add_column(header, justify="left" if header in ("input", "") else "right")
     rows = [
-        (item.name if item.elements is None else f"{item.name}[{', '.join(map(str, each.index))}]", each, item.at_kink)
+        (
+            item.name if item.elements is None else f"{item.name}[{', '.join(map(str, each.index))}]",
+            each,
+            item.at_kink,
+        )
         for item in check.inputs
         for each in item.compared
     ]
     for label, each, at_kink in rows if limit is None else rows[:limit]:
-        mark = "[green]✓[/green]" if each.passed else ("[yellow]⚠ kink[/yellow]" if at_kink else ("[yellow]? undefined[/yellow]" if each.numeric is None else "[red]✗[/red]"))
+        mark = (
+            "[green]✓[/green]"
+            if each.passed
+            else (
+                "[yellow]⚠ kink[/yellow]"
+                if at_kink
+                else ("[yellow]? undefined[/yellow]" if each.numeric is None else "[red]✗[/red]")
+            )
+        )
         table.add_row(
             label,
             format_value(each.analytic),
@@ -343,9 +372,13 @@ def print_check(console, check: CheckReport, limit: int | None) -> None:
         if len(item.elements) == item.size:
             console.print(f"{item.name}: all {item.size} elements checked")
         else:
-            console.print(f"{item.name}: {len(item.elements)} of {item.size} elements checked (a seeded sample; --check-samples N)")
+            console.print(
+                f"{item.name}: {len(item.elements)} of {item.size} elements checked (a seeded sample; --check-samples N)"
+            )
     verdict = "[green]passed[/green]" if check.passed else "[red]FAILED[/red]"
-    console.print(f"gradient check {verdict}: max abs error {check.max_abs_error:.2e}, max rel error {check.max_rel_error:.2e}")
+    console.print(
+        f"gradient check {verdict}: max abs error {check.max_abs_error:.2e}, max rel error {check.max_rel_error:.2e}"
+    )
 
 
 def _one_line(text: str, limit: int = 80) -> str:

@@ -40,7 +40,9 @@ def backward_line(step: BackwardStep) -> str:
     if step.previous is None:
         total = f"{child} = {value_text(step.total)}"
     else:
-        total = f"{child} = {value_text(step.previous)} + {_signed(step.contribution)} = {value_text(step.total)}"
+        total = (
+            f"{child} = {value_text(step.previous)} + {_signed(step.contribution)} = {value_text(step.total)}"
+        )
     return f"{child} += {step.parent_name}.grad · {step.local} = {product} → {total}"
 
 
@@ -109,9 +111,7 @@ def print_trace(trace: Trace, expression: str) -> None:
 
     console.print("\n[bold]forward pass[/bold], in topological order:")
     shown = [
-        step
-        for step in trace.forward
-        if not (step.op == CONST.name and step.name == value_text(step.value))
+        step for step in trace.forward if not (step.op == CONST.name and step.name == value_text(step.value))
     ]
     lines = [forward_line(step) for step in shown]
     width = min(max((len(line) for line in lines), default=0), 60)

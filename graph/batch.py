@@ -9,14 +9,14 @@ where anything is not finite are evaluated again one by one, which gives them th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from . import kernels
 from .check import CheckReport, InputCheck, gradient_check
-from .limits import DEFAULT_EPS, DEFAULT_TOL
 from .engine import Evaluation, backward, check_inputs, evaluate, forward
 from .errors import BackpropError
+from .limits import DEFAULT_EPS, DEFAULT_TOL
 from .program import Program
 
 

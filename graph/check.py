@@ -80,16 +80,22 @@ class CheckReport:
     def passed(self) -> bool:
         """True unless some element disagrees away from any kink (where the rules are conventions)."""
         return all(
-            each.passed or item.at_kink or each.numeric is None for item in self.inputs for each in item.compared
+            each.passed or item.at_kink or each.numeric is None
+            for item in self.inputs
+            for each in item.compared
         )
 
     @property
     def max_abs_error(self) -> float:
-        return max((each.abs_error for each in self._every_comparison() if each.abs_error is not None), default=0.0)
+        return max(
+            (each.abs_error for each in self._every_comparison() if each.abs_error is not None), default=0.0
+        )
 
     @property
     def max_rel_error(self) -> float:
-        return max((each.rel_error for each in self._every_comparison() if each.rel_error is not None), default=0.0)
+        return max(
+            (each.rel_error for each in self._every_comparison() if each.rel_error is not None), default=0.0
+        )
 
     def _every_comparison(self) -> list:
         return [each for item in self.inputs for each in item.compared]
@@ -107,13 +113,24 @@ def gradient_check(
     for name, analytic in evaluation.gradients.items():
         x = point[name]
         if type(x) is not float:
-            results.append(_check_tensor(program, point, name, analytic, eps, tol, samples, name in near_kink))
+            results.append(
+                _check_tensor(program, point, name, analytic, eps, tol, samples, name in near_kink)
+            )
             continue
         try:
             numeric, noise = _slope(program, point, name, x, eps)
         except BackpropError as failure:
             results.append(
-                InputCheck(name, analytic, None, None, None, False, name in near_kink, f"not defined at {name} ± h: {failure.message}")
+                InputCheck(
+                    name,
+                    analytic,
+                    None,
+                    None,
+                    None,
+                    False,
+                    name in near_kink,
+                    f"not defined at {name} ± h: {failure.message}",
+                )
             )
             continue
         abs_error, rel_error = _errors(numeric, analytic)
@@ -122,12 +139,16 @@ def gradient_check(
     return CheckReport(eps, tol, results, kink_nodes)
 
 
-def _check_tensor(program: Program, point: dict, name: str, analytic, eps: float, tol: float, samples: int, at_kink: bool) -> InputCheck:
+def _check_tensor(
+    program: Program, point: dict, name: str, analytic, eps: float, tol: float, samples: int, at_kink: bool
+) -> InputCheck:
     """Central differences for some elements of a tensor input: all of them, or a seeded sample."""
     np = numpy()
     x = point[name]
     size = int(x.size)
-    chosen = range(size) if size <= samples else sorted(random.Random(SAMPLE_SEED).sample(range(size), samples))
+    chosen = (
+        range(size) if size <= samples else sorted(random.Random(SAMPLE_SEED).sample(range(size), samples))
+    )
     shifted = x.copy()  # one copy, changed and restored element by element
     elements = []
     for flat in chosen:
@@ -137,20 +158,39 @@ def _check_tensor(program: Program, point: dict, name: str, analytic, eps: float
             numeric, noise = _slope(program, point, name, float(x.flat[flat]), eps, shifted, flat)
         except BackpropError as failure:
             label = f"{name}[{', '.join(map(str, index))}]"
-            elements.append(ElementCheck(index, expected, None, None, None, False, f"not defined at {label} ± h: {failure.message}"))
+            elements.append(
+                ElementCheck(
+                    index, expected, None, None, None, False, f"not defined at {label} ± h: {failure.message}"
+                )
+            )
             continue
         abs_error, rel_error = _errors(numeric, expected)
-        elements.append(ElementCheck(index, expected, numeric, abs_error, rel_error, _passes(abs_error, expected, noise, tol)))
+        elements.append(
+            ElementCheck(
+                index, expected, numeric, abs_error, rel_error, _passes(abs_error, expected, noise, tol)
+            )
+        )
     compared = [each for each in elements if each.numeric is not None]
     worst = max(compared, key=lambda each: each.rel_error) if compared else elements[0]
     note = next((each.note for each in elements if each.note), None)
     passed = all(each.passed for each in elements)
     return InputCheck(
-        name, worst.analytic, worst.numeric, worst.abs_error, worst.rel_error, passed, at_kink, note, elements, size
+        name,
+        worst.analytic,
+        worst.numeric,
+        worst.abs_error,
+        worst.rel_error,
+        passed,
+        at_kink,
+        note,
+        elements,
+        size,
     )
 
 
-def _slope(program: Program, point: dict, name: str, x: float, eps: float, array=None, flat: int = 0) -> tuple[float, float]:
+def _slope(
+    program: Program, point: dict, name: str, x: float, eps: float, array=None, flat: int = 0
+) -> tuple[float, float]:
     """(L(x + h) − L(x − h)) / 2h with h = eps·max(1, |x|): x is the input `name` itself, or
     element `flat` of `array` (a copy of the input, restored before returning); and the rounding
     noise that slope carries, ROUNDING·ε·max|L(x ± h)| / h."""
@@ -160,7 +200,9 @@ def _slope(program: Program, point: dict, name: str, x: float, eps: float, array
         for moved in (x + h, x - h):
             if array is not None:
                 array.flat[flat] = moved
-            outputs.append(forward(program, {**point, name: moved if array is None else array})[program.output])
+            outputs.append(
+                forward(program, {**point, name: moved if array is None else array})[program.output]
+            )
     finally:
         if array is not None:
             array.flat[flat] = x

@@ -9,13 +9,14 @@ of a node its share g·∂node/∂input through the op's vjp, summed with `+` (t
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from contextlib import nullcontext
-from typing import Mapping, NamedTuple
+from typing import NamedTuple
 
 from . import kernels
 from .errors import BackpropError, DomainError, InputError, NameError_, ShapeError
-from .ops import CONST
 from .limits import elements_error
+from .ops import CONST
 from .program import MANY_INPUTS, Program
 
 
@@ -63,7 +64,9 @@ def forward(program: Program, inputs: Mapping[str, object], *, strict: bool = Tr
     with _quiet_numpy(tensors):
         try:
             # Leaves (first < 0, not MANY_INPUTS) are filled in; unary ops have no second input.
-            for node_id, op, first, second in zip(range(len(program)), program.ops, program.first, program.second):
+            for node_id, op, first, second in zip(
+                range(len(program)), program.ops, program.first, program.second
+            ):
                 if second >= 0:
                     values[node_id] = op.forward(values[first], values[second])
                 elif first >= 0:
@@ -72,8 +75,14 @@ def forward(program: Program, inputs: Mapping[str, object], *, strict: bool = Tr
                     values[node_id] = op.forward(*[values[i] for i in program.many[node_id]])
                 else:
                     continue
-                if tensors and type(values[node_id]) is not float and values[node_id].size > program.max_elements:
-                    raise elements_error(program.expr(node_id, limit=40), values[node_id].size, program.max_elements)
+                if (
+                    tensors
+                    and type(values[node_id]) is not float
+                    and values[node_id].size > program.max_elements
+                ):
+                    raise elements_error(
+                        program.expr(node_id, limit=40), values[node_id].size, program.max_elements
+                    )
         except ShapeError as failure:
             raise _placed(program, node_id, failure) from None
         except MemoryError:
@@ -110,7 +119,9 @@ def backward(program: Program, values: list, *, strict: bool = True) -> list:
                 # `old + new`, never `+=`: a vjp may hand one array to two inputs (add's g, g).
                 # The first input is accumulated before the second, the order `trace` shows.
                 if second >= 0:
-                    grad_first, grad_second = ops[node_id].vjp(g, values[node_id], values[first], values[second])
+                    grad_first, grad_second = ops[node_id].vjp(
+                        g, values[node_id], values[first], values[second]
+                    )
                 else:
                     (grad_first,) = ops[node_id].vjp(g, values[node_id], values[first])
                 if needs_grad[first] and grad_first is not None:
@@ -317,28 +328,40 @@ def _describe_inputs(program: Program, node_id: int, values: list) -> str:
     return ", ".join(parts)
 
 
-def _undefined_value(program: Program, node_id: int, values: list, failure: Exception | None) -> BackpropError:
+def _undefined_value(
+    program: Program, node_id: int, values: list, failure: Exception | None
+) -> BackpropError:
     op = program.ops[node_id]
     mismatch = _broadcast_mismatch(program, node_id, values) if isinstance(failure, ValueError) else None
     if mismatch:
-        return _placed(program, node_id, ShapeError(mismatch, hint="make the shapes equal, or broadcastable (NumPy rules)"))
+        return _placed(
+            program,
+            node_id,
+            ShapeError(mismatch, hint="make the shapes equal, or broadcastable (NumPy rules)"),
+        )
     expr = program.expr(node_id, limit=60)
     if isinstance(failure, ZeroDivisionError):
         message = f"{expr} is a division by zero"
-    elif isinstance(failure, OverflowError) or (failure is None and _is_infinite(values[node_id]) and not op.domain):
+    elif isinstance(failure, OverflowError) or (
+        failure is None and _is_infinite(values[node_id]) and not op.domain
+    ):
         message = f"{expr} overflows: the result is too large for a float64"
     elif failure is None and _is_infinite(values[node_id]):
         message = f"{expr} is infinite{_where_not_finite(values[node_id])}: it overflows, or {op.domain}"
     else:
         reason = op.domain or "the result is not a number"
-        message = f"{expr} is undefined{_where_not_finite(values[node_id]) if failure is None else ''}: {reason}"
+        message = (
+            f"{expr} is undefined{_where_not_finite(values[node_id]) if failure is None else ''}: {reason}"
+        )
     if program.inputs_of(node_id):
         message += f" (here {_describe_inputs(program, node_id, values)})"
     hint = "change the input values, or the program, so that this subexpression stays defined"
     return DomainError(message, hint=hint).at(program.source, program.starts[node_id], program.ends[node_id])
 
 
-def _undefined_derivative(program: Program, node_id: int, values: list, failure: Exception | None) -> DomainError:
+def _undefined_derivative(
+    program: Program, node_id: int, values: list, failure: Exception | None
+) -> DomainError:
     expr = program.expr(node_id, limit=60)
     message = f"the derivative of {expr} is not finite here"
     if program.inputs_of(node_id):

@@ -37,7 +37,7 @@ the parser and the CLI find it by name.
 from __future__ import annotations
 
 import operator
-from typing import Callable
+from collections.abc import Callable
 
 from . import kernels as k
 
@@ -230,7 +230,9 @@ def _power_rule_text(x: str, y: str) -> str:
     "pow",
     symbol="**",
     domain="x**y needs x > 0, or a whole-number y (and y ≥ 0 when x = 0)",
-    function=False, elementwise=True)
+    function=False,
+    elementwise=True,
+)
 class Pow:
     def forward(x, y):
         out = x**y

@@ -15,7 +15,8 @@ points (the gradient check, batches). `nodes` gives readable Node views for rend
 from __future__ import annotations
 
 import itertools
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from .errors import NameError_, line_and_column
 from .limits import MAX_ELEMENTS

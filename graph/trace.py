@@ -108,7 +108,8 @@ def backward_steps(evaluation: Evaluation, labels: list[str]) -> list[BackwardSt
             continue  # a leaf, or a node that does not reach the output
         inputs = [values[i] for i in node.inputs]
         contributions = [
-            None if c is None else fit_gradient(c, x) for c, x in zip(node.op.vjp(g, values[node.id], *inputs), inputs)
+            None if c is None else fit_gradient(c, x)
+            for c, x in zip(node.op.vjp(g, values[node.id], *inputs), inputs)
         ]
         local_values = local_derivatives(program, values, node.id)
         texts = local_texts(program, labels, node.id)

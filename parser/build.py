@@ -8,8 +8,8 @@ where each node came from. It computes no values.
 from __future__ import annotations
 
 import difflib
-from functools import partial
 import math
+from functools import partial
 from typing import NamedTuple
 
 from ..graph.errors import ArityError, DomainError, NameError_, ParseError, ShapeError
@@ -180,7 +180,11 @@ class Builder:
                 f"a subscript must be a whole number, not {number.text}", hint="write e.g. x[0] or W[1, -1]"
             ).at(self.program.source, number.start, number.end)
         start = tokens[0].start
-        return Term(self.program.add_constant(-value if len(tokens) == 2 else value, start, number.end), start, number.end)
+        return Term(
+            self.program.add_constant(-value if len(tokens) == 2 else value, start, number.end),
+            start,
+            number.end,
+        )
 
     def subscripts(self, *items) -> tuple[Term, ...]:
         return tuple(item for item in items if isinstance(item, Term))
@@ -248,7 +252,7 @@ def _count(op) -> str:
 
 def _short(text: str, limit: int = 24) -> str:
     text = str(text)
-    return text if len(text) <= limit else f"{text[:limit - 1]}…"
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -263,7 +267,9 @@ def parse(text: str, *, max_nodes: int = MAX_NODES) -> Program:
     ShapeError, or LimitError past `max_nodes` nodes)."""
     global _tables
     if not text.strip() or _only_comments(text):
-        raise ParseError("the program is empty", hint='write an expression, e.g. "(a + b) * c"', line=1, column=1)
+        raise ParseError(
+            "the program is empty", hint='write an expression, e.g. "(a + b) * c"', line=1, column=1
+        )
     if _tables is None:
         _tables = Tables.load()
     builder = Builder(Program(text))
@@ -314,7 +320,10 @@ def operator_span(source: str, node_id: int) -> tuple[int, int] | None:
     Nodes do not store it, to keep the tape small; parsing again is deterministic, so an error
     that wants to point at its operator asks here."""
     recorder = _OperatorRecorder(Program(source))
-    _tables.parse(StatementBreaks().process(_tables.tokens(source)), {name: getattr(recorder, name) for name in _CALLBACKS})
+    _tables.parse(
+        StatementBreaks().process(_tables.tokens(source)),
+        {name: getattr(recorder, name) for name in _CALLBACKS},
+    )
     return recorder.operators.get(node_id)
 
 
@@ -365,10 +374,16 @@ def _unexpected_token(text: str, token: Token, expected: set[str]) -> ParseError
         line, column = _end_position(text)
         error = ParseError(message, hint=_syntax_hint(kind, expected), line=line, column=column)
     else:
-        found = f"{kind.lower()} {token.text!r}" if kind in ("NAME", "NUMBER") else _TOKEN_WORDS.get(kind, repr(token.text))
+        found = (
+            f"{kind.lower()} {token.text!r}"
+            if kind in ("NAME", "NUMBER")
+            else _TOKEN_WORDS.get(kind, repr(token.text))
+        )
         message = f"unexpected {found}"
         width = 1 if kind == "_NEWLINE" else len(token.text)
-        error = ParseError(message, hint=_syntax_hint(kind, expected)).at(text, token.start, token.start + width)
+        error = ParseError(message, hint=_syntax_hint(kind, expected)).at(
+            text, token.start, token.start + width
+        )
     wanted = _expected_words(expected)
     if wanted:
         error.message += f"; expected {wanted}"

@@ -40,9 +40,15 @@ def build_tables(grammar_text: str) -> dict:
     encoded_rules = []
     for rule in rules:
         if rule.options.empty_indices:
-            raise ValueError(f"rule {rule.origin.name}: [optional] parts are not supported; spell out both forms")
+            raise ValueError(
+                f"rule {rule.origin.name}: [optional] parts are not supported; spell out both forms"
+            )
         handling = [
-            DROP if symbol.is_term and symbol.filter_out else SPLICE if not symbol.is_term and symbol.name.startswith("_") else KEEP
+            DROP
+            if symbol.is_term and symbol.filter_out
+            else SPLICE
+            if not symbol.is_term and symbol.name.startswith("_")
+            else KEEP
             for symbol in rule.expansion
         ]
         encoded_rules.append([rule.origin.name, handling, rule.alias, bool(rule.options.expand1)])

@@ -58,7 +58,9 @@ class Tables:
         self.lexer = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in data["terminals"]))
         self.ignore = frozenset(data["ignore"])
         self.plans = [_plan(*rule) for rule in data["rules"]]
-        self.actions = [{s: tuple(a) for s, a in state.items() if _is_terminal(s)} for state in data["states"]]
+        self.actions = [
+            {s: tuple(a) for s, a in state.items() if _is_terminal(s)} for state in data["states"]
+        ]
         self.gotos = [{s: a[1] for s, a in state.items() if not _is_terminal(s)} for state in data["states"]]
         self.start, self.end = data["start"], data["end"]
 

@@ -46,7 +46,9 @@ def test_batch_equals_eval_point_by_point(text, points):
 
 
 def test_a_point_with_a_domain_error_gets_the_eval_message():
-    results = evaluate_batch(parse("log(a) * b"), {"a": np.array([1.0, -1.0, 2.0]), "b": np.array([1.0, 1.0, 1.0])})
+    results = evaluate_batch(
+        parse("log(a) * b"), {"a": np.array([1.0, -1.0, 2.0]), "b": np.array([1.0, 1.0, 1.0])}
+    )
     assert [r.error is None for r in results] == [True, False, True]
     assert results[1].error.message == "log(a) is undefined: log needs its argument > 0 (here a = -1)"
 
@@ -84,7 +86,11 @@ def test_csv_points(run, tmp_path):
     path.write_text("a,b,c\n7,3,2\n1,2\n1,1,1\n")
     code, out, _ = run("batch", "(a + b**3) * c", "--points", str(path), "--json")
     results = lines_of(out)
-    assert results[0]["value"] == 68.0 and "fields" in results[1]["error"]["message"] and results[2]["value"] == 2.0
+    assert (
+        results[0]["value"] == 68.0
+        and "fields" in results[1]["error"]["message"]
+        and results[2]["value"] == 2.0
+    )
     assert [r["line"] for r in results] == [2, 3, 4] and code == 2
 
 
@@ -121,7 +127,10 @@ def test_program_errors_exit_2_before_reading(run):
 def test_streaming_answers_before_the_input_ends():
     """A point written to a pipe that stays open is answered before more input arrives."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "backprop", "batch", "a * 2"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-m", "backprop", "batch", "a * 2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         process.stdin.write(b'{"a": 21}\n')

@@ -36,7 +36,16 @@ def test_json_for_jq(run_json):
     assert document["gradients"] == {"a": 27.0, "b": 297.0}
     assert (document["output"], document["value"]) == ("e", 270.0)
     assert list(document["nodes"][2]) == ["id", "name", "op", "expr", "inputs", "shape", "value", "grad"]
-    assert document["nodes"][2] == {"id": 2, "name": "c", "op": "add", "expr": "a + b", "inputs": [0, 1], "shape": [], "value": 10.0, "grad": 27.0}
+    assert document["nodes"][2] == {
+        "id": 2,
+        "name": "c",
+        "op": "add",
+        "expr": "a + b",
+        "inputs": [0, 1],
+        "shape": [],
+        "value": 10.0,
+        "grad": 27.0,
+    }
     assert document["nodes"][3]["grad"] is None  # the constant 3
 
 
@@ -129,7 +138,9 @@ def test_stdin_that_is_not_utf8(run):
 
 
 def test_check_passes(run_json):
-    code, document = run_json("eval", "z = x + y; s = sigmoid(x); L = z * s", "--x", "1", "--y", "2", "--check")
+    code, document = run_json(
+        "eval", "z = x + y; s = sigmoid(x); L = z * s", "--x", "1", "--y", "2", "--check"
+    )
     assert code == 0
     check = document["check"]
     assert check["passed"] is True and check["eps"] == 1e-6 and check["tolerance"] == 1e-4
@@ -178,11 +189,19 @@ def test_installed_command_in_a_real_process():
     command = shutil.which("backprop", path=os.path.dirname(sys.executable)) or shutil.which("backprop")
     args = [command] if command else [sys.executable, "-m", "backprop"]
     done = subprocess.run(
-        [*args, "eval", "(a + b)*b^3", "--a", "7", "--b", "3", "--json"], capture_output=True, text=True, timeout=60
+        [*args, "eval", "(a + b)*b^3", "--a", "7", "--b", "3", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert strict_json(done.stdout)["gradients"]["b"] == 297.0
-    module = subprocess.run([sys.executable, "-m", "backprop", "eval", "a +", "--a", "1"], capture_output=True, text=True, timeout=60)
+    module = subprocess.run(
+        [sys.executable, "-m", "backprop", "eval", "a +", "--a", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert module.returncode == 2 and "Traceback" not in module.stderr and "^" in module.stderr
 
 
@@ -190,7 +209,10 @@ def test_installed_command_in_a_real_process():
     ("args", "words"),
     [
         (["eval", "a+a+a+a", "--a", "1", "--max-nodes", "3"], "the program has more than 3 nodes"),
-        (["eval", "sum(x*x)", "--x", "[1,2,3]", "--max-elements", "2"], "the value of x would have 3 elements"),
+        (
+            ["eval", "sum(x*x)", "--x", "[1,2,3]", "--max-elements", "2"],
+            "the value of x would have 3 elements",
+        ),
         (["eval", "sum(x * [[1],[2]])", "--x", "[1,2]", "--max-elements", "3"], "would have 4 elements"),
         (["trace", "a+a+a", "--a", "1", "--max-nodes", "2"], "more than 2 nodes"),
         (["graph", "a+a+a", "--max-nodes", "2"], "more than 2 nodes"),

@@ -119,7 +119,10 @@ def test_non_finite_inputs_are_refused(bad):
 
 
 def test_gradient_check_agrees_on_the_lecture_examples():
-    for text, values in [("(a + b**3) * c", dict(a=7, b=3, c=2)), ("z = x + y; s = sigmoid(x); z * s", dict(x=1, y=2))]:
+    for text, values in [
+        ("(a + b**3) * c", dict(a=7, b=3, c=2)),
+        ("z = x + y; s = sigmoid(x); z * s", dict(x=1, y=2)),
+    ]:
         report = gradient_check(evaluate(text, values))
         assert report.passed and report.max_rel_error < 1e-6
 

@@ -12,12 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from backprop import evaluate, parse
 from backprop.cli.render_homework import _mermaid_string, dot_text, mermaid_text
 from backprop.graph.paths import count_paths, enumerate_paths, parent_edges, path_report
 from backprop.graph.trace import local_derivatives, trace
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 def backward(run_json, program: str, *values: str) -> list[str]:

@@ -57,7 +57,16 @@ ELEMENTWISE = {
 APART = {"max", "min"}
 
 # Broadcast patterns for two operands (NumPy rules), and shapes for one.
-PAIRS = [((), ()), ((3,), ()), ((), (3,)), ((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((2, 3), (2, 1)), ((4, 1, 3), (2, 1))]
+PAIRS = [
+    ((), ()),
+    ((3,), ()),
+    ((), (3,)),
+    ((3,), (3,)),
+    ((2, 3), (3,)),
+    ((2, 1), (1, 3)),
+    ((2, 3), (2, 1)),
+    ((4, 1, 3), (2, 1)),
+]
 SHAPES = [(), (3,), (2, 3), (1,)]
 
 
@@ -70,7 +79,9 @@ def value(array):
 def elementwise_inputs(draw, name):
     elements = ELEMENTWISE[name]
     shapes = draw(st.sampled_from(PAIRS if len(elements) == 2 else [(s,) for s in SHAPES]))
-    inputs = tuple(value(draw(arrays(np.float64, shape, elements=element))) for shape, element in zip(shapes, elements))
+    inputs = tuple(
+        value(draw(arrays(np.float64, shape, elements=element))) for shape, element in zip(shapes, elements)
+    )
     if name in APART:
         x, y = np.broadcast_arrays(*inputs)
         if not np.all(np.abs(x - y) > 1e-3):
@@ -94,10 +105,30 @@ def tensor_inputs(draw, name):
         subscripts = [float(draw(st.integers(-3, 2))), float(draw(st.integers(-4, 3)))][:count]
         return (x, *subscripts)
     if name == "matmul":
-        left, right = draw(st.sampled_from([((2, 3), (3, 4)), ((2, 3), (3,)), ((3,), (3, 4)), ((3,), (3,)), ((2, 2, 3), (3, 2)), ((2, 3), (2, 3, 4))]))
-        return (draw(arrays(np.float64, left, elements=element)), draw(arrays(np.float64, right, elements=element)))
+        left, right = draw(
+            st.sampled_from(
+                [
+                    ((2, 3), (3, 4)),
+                    ((2, 3), (3,)),
+                    ((3,), (3, 4)),
+                    ((3,), (3,)),
+                    ((2, 2, 3), (3, 2)),
+                    ((2, 3), (2, 3, 4)),
+                ]
+            )
+        )
+        return (
+            draw(arrays(np.float64, left, elements=element)),
+            draw(arrays(np.float64, right, elements=element)),
+        )
     if name == "transpose":
-        return (value(draw(arrays(np.float64, draw(st.sampled_from([(), (3,), (2, 3), (2, 3, 4)])), elements=element))),)
+        return (
+            value(
+                draw(
+                    arrays(np.float64, draw(st.sampled_from([(), (3,), (2, 3), (2, 3, 4)])), elements=element)
+                )
+            ),
+        )
     if name in ("sum", "mean"):
         x = value(draw(arrays(np.float64, draw(st.sampled_from([(3,), (2, 3)])), elements=element)))
         axis = draw(st.sampled_from([None, 0, -1]))
@@ -141,7 +172,11 @@ def check_vjp(name, inputs, seed):
         return inner(v, op.forward(*moved, *inputs[static:]))
 
     numeric = (along(h) - along(-h)) / (2 * h)
-    assert math.isclose(analytic, numeric, rel_tol=1e-5, abs_tol=1e-6 * max(1.0, abs(analytic))), (inputs, analytic, numeric)
+    assert math.isclose(analytic, numeric, rel_tol=1e-5, abs_tol=1e-6 * max(1.0, abs(analytic))), (
+        inputs,
+        analytic,
+        numeric,
+    )
 
 
 @pytest.mark.parametrize("name", list(ELEMENTWISE))
@@ -171,7 +206,9 @@ def test_negative_base_with_whole_exponent(x, y):
     out = op.forward(x, y)
     dx, dy = op.vjp(1.0, out, x, y)
     h = 1e-6 * max(1.0, abs(x))
-    assert math.isclose(dx, (op.forward(x + h, y) - op.forward(x - h, y)) / (2 * h), rel_tol=1e-5, abs_tol=1e-6)
+    assert math.isclose(
+        dx, (op.forward(x + h, y) - op.forward(x - h, y)) / (2 * h), rel_tol=1e-5, abs_tol=1e-6
+    )
     assert math.isnan(dy)
 
 

@@ -40,7 +40,19 @@ def test_precedence(text, values, expected):
     assert evaluate(text, values).value == expected
 
 
-@pytest.mark.parametrize(("spelling", "value"), [("3", 3.0), ("2.5", 2.5), (".5", 0.5), ("3.", 3.0), ("1e-3", 1e-3), ("1E3", 1e3), ("1e+3", 1e3), ("2.5e-3", 2.5e-3)])
+@pytest.mark.parametrize(
+    ("spelling", "value"),
+    [
+        ("3", 3.0),
+        ("2.5", 2.5),
+        (".5", 0.5),
+        ("3.", 3.0),
+        ("1e-3", 1e-3),
+        ("1E3", 1e3),
+        ("1e+3", 1e3),
+        ("2.5e-3", 2.5e-3),
+    ],
+)
 def test_number_spellings(spelling, value):
     assert evaluate(spelling).value == value
 
@@ -136,7 +148,13 @@ def test_unknown_function_suggests_the_closest():
     assert (error.line, error.column, error.width) == (1, 1, 4)
 
 
-@pytest.mark.parametrize(("text", "words"), [("sin(a, b)", "sin takes 1 argument, but 2 were given"), ("max(a)", "max takes 2 arguments, but 1 was given")])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("sin(a, b)", "sin takes 1 argument, but 2 were given"),
+        ("max(a)", "max takes 2 arguments, but 1 was given"),
+    ],
+)
 def test_wrong_arity_names_the_function(text, words):
     assert error_of(text, ArityError, a=1, b=2).message == words
 

@@ -223,7 +223,12 @@ def test_the_api_refuses_bad_values(value, message):
 def test_json_of_the_two_layer_network(run_json):
     code, document = run_json("eval", TWO_LAYERS, *TWO_LAYER_VALUES)
     assert code == 0 and document["value"] == 4.0
-    assert document["gradients"] == {"W1": [[-4.0, -8.0], [4.0, 8.0]], "x": [-4.0, 0.0], "W2": [-16.0, -12.0], "y": 4.0}
+    assert document["gradients"] == {
+        "W1": [[-4.0, -8.0], [4.0, 8.0]],
+        "x": [-4.0, 0.0],
+        "W2": [-16.0, -12.0],
+        "y": 4.0,
+    }
     nodes = {node["name"]: node for node in document["nodes"]}
     assert list(nodes["h"]) == ["id", "name", "op", "expr", "inputs", "shape", "value", "grad"]
     assert (nodes["h"]["shape"], nodes["h"]["value"], nodes["h"]["grad"]) == ([2], [4.0, 3.0], [-4.0, 4.0])
@@ -250,12 +255,66 @@ SCALAR_DOCUMENT = {
     "value": 270.0,
     "gradients": {"a": 27.0, "b": 297.0},
     "nodes": [
-        {"id": 0, "name": "a", "op": "input", "expr": "a", "inputs": [], "shape": [], "value": 7.0, "grad": 27.0},
-        {"id": 1, "name": "b", "op": "input", "expr": "b", "inputs": [], "shape": [], "value": 3.0, "grad": 297.0},
-        {"id": 2, "name": "c", "op": "add", "expr": "a + b", "inputs": [0, 1], "shape": [], "value": 10.0, "grad": 27.0},
-        {"id": 3, "name": "3", "op": "const", "expr": "3", "inputs": [], "shape": [], "value": 3.0, "grad": None},
-        {"id": 4, "name": "d", "op": "pow", "expr": "b^3", "inputs": [1, 3], "shape": [], "value": 27.0, "grad": 10.0},
-        {"id": 5, "name": "e", "op": "mul", "expr": "(a + b)*b^3", "inputs": [2, 4], "shape": [], "value": 270.0, "grad": 1.0},
+        {
+            "id": 0,
+            "name": "a",
+            "op": "input",
+            "expr": "a",
+            "inputs": [],
+            "shape": [],
+            "value": 7.0,
+            "grad": 27.0,
+        },
+        {
+            "id": 1,
+            "name": "b",
+            "op": "input",
+            "expr": "b",
+            "inputs": [],
+            "shape": [],
+            "value": 3.0,
+            "grad": 297.0,
+        },
+        {
+            "id": 2,
+            "name": "c",
+            "op": "add",
+            "expr": "a + b",
+            "inputs": [0, 1],
+            "shape": [],
+            "value": 10.0,
+            "grad": 27.0,
+        },
+        {
+            "id": 3,
+            "name": "3",
+            "op": "const",
+            "expr": "3",
+            "inputs": [],
+            "shape": [],
+            "value": 3.0,
+            "grad": None,
+        },
+        {
+            "id": 4,
+            "name": "d",
+            "op": "pow",
+            "expr": "b^3",
+            "inputs": [1, 3],
+            "shape": [],
+            "value": 27.0,
+            "grad": 10.0,
+        },
+        {
+            "id": 5,
+            "name": "e",
+            "op": "mul",
+            "expr": "(a + b)*b^3",
+            "inputs": [2, 4],
+            "shape": [],
+            "value": 270.0,
+            "grad": 1.0,
+        },
     ],
 }
 
@@ -264,14 +323,23 @@ def test_a_scalar_programs_json_is_unchanged_but_for_shape(run):
     code, out, err = run("eval", "(a + b)*b^3", "--a", "7", "--b", "3", "--json")
     assert code == 0 and err == ""
     assert json.loads(out) == SCALAR_DOCUMENT
-    assert [list(node) for node in json.loads(out)["nodes"]] == [list(node) for node in SCALAR_DOCUMENT["nodes"]]
+    assert [list(node) for node in json.loads(out)["nodes"]] == [
+        list(node) for node in SCALAR_DOCUMENT["nodes"]
+    ]
 
 
 def test_a_scalar_programs_check_json_has_the_same_keys(run_json):
     code, document = run_json("eval", "(a + b)*b^3", "--a", "7", "--b", "3", "--check")
     check = document["check"]
     assert list(check) == ["passed", "eps", "tolerance", "max_abs_error", "max_rel_error", "inputs"]
-    assert list(check["inputs"]["b"]) == ["numeric", "analytic", "abs_error", "rel_error", "passed", "at_kink"]
+    assert list(check["inputs"]["b"]) == [
+        "numeric",
+        "analytic",
+        "abs_error",
+        "rel_error",
+        "passed",
+        "at_kink",
+    ]
     assert check["inputs"]["b"]["numeric"] == pytest.approx(297.0, rel=1e-9)
 
 
@@ -307,7 +375,11 @@ def test_table_of_the_two_layer_network(run, wide):
     code, out, err = run("eval", TWO_LAYERS, *TWO_LAYER_VALUES)
     assert code == 0 and err == ""
     assert out.splitlines()[0] == "inputs: W1 (2, 2) · x (2,) · W2 (2,) · y scalar"
-    rows = {line.split("│")[2].strip(): [cell.strip() for cell in line.split("│")] for line in out.splitlines() if line.count("│") >= 7}
+    rows = {
+        line.split("│")[2].strip(): [cell.strip() for cell in line.split("│")]
+        for line in out.splitlines()
+        if line.count("│") >= 7
+    }
     assert rows["W1"][5:7] == ["[[2, 1], [1, 1]]", "[[-4, -8], [ 4,  8]]"]
     assert rows["h"][5:7] == ["[4, 3]", "[-4,  4]"]
     assert rows["yhat"][5:7] == ["1", "-4"]
@@ -324,7 +396,9 @@ def test_table_of_a_large_tensor_and_full(run, wide, tmp_path):
     np.save(tmp_path / "W.npy", np.arange(20.0).reshape(4, 5))
     code, out, _ = run("eval", "sum(W * 2)", "--W", f"@{tmp_path / 'W.npy'}")
     assert code == 0 and out.splitlines()[0] == "inputs: W (4, 5)"
-    assert "shape (4, 5) · min 0 · mean 9.5 · max 19" in out and "shape (4, 5) · min 2 · mean 2 · max 2" in out
+    assert (
+        "shape (4, 5) · min 0 · mean 9.5 · max 19" in out and "shape (4, 5) · min 2 · mean 2 · max 2" in out
+    )
     assert "tensors in full" not in out and "[ 0," not in out
     code, out, _ = run("eval", "sum(W * 2)", "--W", f"@{tmp_path / 'W.npy'}", "--full")
     full = out[out.index("tensors in full") :].splitlines()
@@ -344,7 +418,9 @@ def test_trace_and_graph_show_tensors_compactly(run):
     code, out, _ = run("trace", "sum(x * W)", "--x", "[1, 2]", "--W", "[[1, 2], [3, 4]]")
     assert code == 0
     assert "  x = [1, 2]" in out.splitlines() and "at x = [1, 2], W = [[1, 2], [3, 4]]" in out
-    assert "  x.grad += a.grad · W = [4, 6] → x.grad = [4, 6]" in out.splitlines()  # a Jacobian: no local number
+    assert (
+        "  x.grad += a.grad · W = [4, 6] → x.grad = [4, 6]" in out.splitlines()
+    )  # a Jacobian: no local number
     document = json.loads(run("trace", "sum(x * W)", "--x", "[1, 2]", "--W", "[[1, 2], [3, 4]]", "--json")[1])
     assert document["gradients"] == {"x": [4.0, 6.0], "W": [[1.0, 2.0], [1.0, 2.0]]}
 
@@ -364,14 +440,32 @@ def test_check_of_small_tensors_covers_every_element(run_json):
     assert (W1["checked"], W1["size"]) == (4, 4)
     assert [element["index"] for element in W1["elements"]] == [[0, 0], [0, 1], [1, 0], [1, 1]]
     assert [element["analytic"] for element in W1["elements"]] == [-4.0, -8.0, 4.0, 8.0]
-    assert all(element["numeric"] == pytest.approx(element["analytic"], abs=1e-6) for element in W1["elements"])
-    assert list(W1) == ["numeric", "analytic", "abs_error", "rel_error", "passed", "at_kink", "checked", "size", "elements"]
+    assert all(
+        element["numeric"] == pytest.approx(element["analytic"], abs=1e-6) for element in W1["elements"]
+    )
+    assert list(W1) == [
+        "numeric",
+        "analytic",
+        "abs_error",
+        "rel_error",
+        "passed",
+        "at_kink",
+        "checked",
+        "size",
+        "elements",
+    ]
     assert list(W1["elements"][0]) == ["index", "numeric", "analytic", "abs_error", "rel_error", "passed"]
     assert "elements" not in check["inputs"]["y"]  # a scalar input is checked as before
 
 
 def test_check_samples_a_seeded_subset(run_json):
-    args = ("sum(W * W)", "--W", json.dumps(np.arange(100.0).reshape(10, 10).tolist()), "--check-samples", "7")
+    args = (
+        "sum(W * W)",
+        "--W",
+        json.dumps(np.arange(100.0).reshape(10, 10).tolist()),
+        "--check-samples",
+        "7",
+    )
     code, first = check_of(run_json, *args)
     _, again = check_of(run_json, *args)
     assert code == 0 and first == again  # seeded: a run repeats
@@ -379,7 +473,10 @@ def test_check_samples_a_seeded_subset(run_json):
     indices = [tuple(element["index"]) for element in W["elements"]]
     assert (W["checked"], W["size"], len(set(indices))) == (7, 100, 7)
     assert indices == sorted(indices)
-    assert all(element["analytic"] == 2 * (10 * i + j) for (i, j), element in zip(indices, W["elements"], strict=True))
+    assert all(
+        element["analytic"] == 2 * (10 * i + j)
+        for (i, j), element in zip(indices, W["elements"], strict=True)
+    )
 
 
 def test_check_finds_the_one_wrong_element(run_json, monkeypatch):
@@ -389,7 +486,11 @@ def test_check_finds_the_one_wrong_element(run_json, monkeypatch):
         return (grad,)
 
     exp = ops.FUNCTIONS["exp"]
-    monkeypatch.setitem(ops.FUNCTIONS, "exp", ops.Op("exp", 1, exp.forward, wrong_vjp, elementwise=True, callable_by_name=True))
+    monkeypatch.setitem(
+        ops.FUNCTIONS,
+        "exp",
+        ops.Op("exp", 1, exp.forward, wrong_vjp, elementwise=True, callable_by_name=True),
+    )
     code, check = check_of(run_json, "sum(exp(x))", "--x", "[0, 0, 0]")
     assert code == 1 and not check["passed"]
     x = check["inputs"]["x"]
@@ -423,10 +524,24 @@ def test_check_leaves_the_inputs_unchanged():
 def test_check_table_has_a_row_per_element(run, wide):
     code, out, _ = run("eval", TWO_LAYERS, *TWO_LAYER_VALUES, "--check")
     assert code == 0
-    labels = [line.split("│")[1].strip() for line in out[out.index("gradient check") :].splitlines() if line.count("│") >= 6]
+    labels = [
+        line.split("│")[1].strip()
+        for line in out[out.index("gradient check") :].splitlines()
+        if line.count("│") >= 6
+    ]
     assert labels == ["W1[0, 0]", "W1[0, 1]", "W1[1, 0]", "W1[1, 1]", "x[0]", "x[1]", "W2[0]", "W2[1]", "y"]
     assert "W1: all 4 elements checked" in out
-    code, out, _ = run("eval", "sum(W)", "--W", json.dumps([[1.0] * 10] * 10), "--check", "--check-samples", "5", "--rows", "3")
+    code, out, _ = run(
+        "eval",
+        "sum(W)",
+        "--W",
+        json.dumps([[1.0] * 10] * 10),
+        "--check",
+        "--check-samples",
+        "5",
+        "--rows",
+        "3",
+    )
     assert "3 of 5 rows shown" in out and "W: 5 of 100 elements checked (a seeded sample" in out
 
 
@@ -440,7 +555,10 @@ def test_check_samples_must_be_positive(run):
 
 def imports_numpy(*args: str) -> bool:
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "backprop", "eval", *args, "--json"], capture_output=True, text=True, check=True
+        [sys.executable, "-X", "importtime", "-m", "backprop", "eval", *args, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return any(line.rstrip().endswith("| numpy") for line in result.stderr.splitlines())
 
@@ -455,7 +573,12 @@ def test_expect_with_tensors_compares_element_by_element(run):
     import json as _json
 
     code, out, _ = run("eval", "sum(x*x)", "--x", "[1,2]", "--expect", "x=[2,4]", "--json")
-    assert code == 0 and _json.loads(out)["expect"]["items"]["x"] == {"expected": [2.0, 4.0], "got": [2.0, 4.0], "abs_error": 0.0, "passed": True}
+    assert code == 0 and _json.loads(out)["expect"]["items"]["x"] == {
+        "expected": [2.0, 4.0],
+        "got": [2.0, 4.0],
+        "abs_error": 0.0,
+        "passed": True,
+    }
     code, out, _ = run("eval", "sum(x*x)", "--x", "[1,2]", "--expect", "x=[2,4.5]", "--json")
     item = _json.loads(out)["expect"]["items"]["x"]
     assert code == 1 and item["passed"] is False and item["abs_error"] == 0.5

@@ -19,7 +19,10 @@ from backprop.graph.engine import evaluate as engine_evaluate
 def ev(text: str, **values):
     """Evaluate with lists as float64 arrays and numbers as floats."""
     program = parse(text)
-    given = {name: np.array(v, dtype=np.float64) if isinstance(v, (list, np.ndarray)) else float(v) for name, v in values.items()}
+    given = {
+        name: np.array(v, dtype=np.float64) if isinstance(v, (list, np.ndarray)) else float(v)
+        for name, v in values.items()
+    }
     check_inputs(program, given)
     return engine_evaluate(program, given)
 
@@ -31,7 +34,9 @@ def as_list(value):
 def test_lecture_two_layer_linear_network():
     """Notes §3: h = W1 x = (4, 3), ŷ = W2 h = 1, L = (ŷ − 3)² = 4; dL/dŷ = −4, dL/dh = (−4, 4),
     dL/dx = (−4, 0); by hand dL/dW1 = dL/dh xᵀ, dL/dW2 = dL/dŷ hᵀ."""
-    result = ev("h = W1 @ x; yhat = W2 @ h; L = (yhat - y)**2", W1=[[2, 1], [1, 1]], W2=[1, -1], x=[1, 2], y=3)
+    result = ev(
+        "h = W1 @ x; yhat = W2 @ h; L = (yhat - y)**2", W1=[[2, 1], [1, 1]], W2=[1, -1], x=[1, 2], y=3
+    )
     assert result.value == 4.0
     gradients = {name: as_list(grad) for name, grad in result.gradients.items()}
     assert gradients == {"W1": [[-4.0, -8.0], [4.0, 8.0]], "x": [-4.0, 0.0], "W2": [-16.0, -12.0], "y": 4.0}
@@ -94,7 +99,11 @@ def test_a_vector_of_one_element_stays_a_vector():
 )
 def test_tensor_values(text, expected):
     program = parse(text)
-    values = {"A": np.array([[1.0, 2.0], [3.0, 4.0]]), "B": np.array([[5.0, 6.0], [7.0, 8.0]]), "v": np.array([5.0, 6.0])}
+    values = {
+        "A": np.array([[1.0, 2.0], [3.0, 4.0]]),
+        "B": np.array([[5.0, 6.0], [7.0, 8.0]]),
+        "v": np.array([5.0, 6.0]),
+    }
     from backprop.graph.engine import forward
 
     value = forward(program, {name: values[name] for name in program.inputs})[program.output]
@@ -122,10 +131,16 @@ def test_broadcast_gradients_are_summed_back_to_each_shape(shapes, operator, dat
         direction = np.random.default_rng(0).standard_normal(np.shape(value))
         moved = {k: v for k, v in values.items()}
         moved[name] = value + h * direction
-        above = ev(f"sum((x {operator} y)**2)", **{k: (float(v) if np.ndim(v) == 0 else v) for k, v in moved.items()}).value
+        above = ev(
+            f"sum((x {operator} y)**2)", **{k: (float(v) if np.ndim(v) == 0 else v) for k, v in moved.items()}
+        ).value
         moved[name] = value - h * direction
-        below = ev(f"sum((x {operator} y)**2)", **{k: (float(v) if np.ndim(v) == 0 else v) for k, v in moved.items()}).value
-        assert np.sum(np.asarray(grad) * direction) == pytest.approx((above - below) / (2 * h), rel=1e-5, abs=1e-6)
+        below = ev(
+            f"sum((x {operator} y)**2)", **{k: (float(v) if np.ndim(v) == 0 else v) for k, v in moved.items()}
+        ).value
+        assert np.sum(np.asarray(grad) * direction) == pytest.approx(
+            (above - below) / (2 * h), rel=1e-5, abs=1e-6
+        )
 
 
 def test_softmax_cross_entropy():
