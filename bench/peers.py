@@ -9,6 +9,7 @@ measurement keeps peers from sharing caches, memory or recursion limits.
 from __future__ import annotations
 
 import json
+import operator
 import statistics
 import sys
 import threading
@@ -79,6 +80,26 @@ def ours(steps, point, repeat):
     }
 
 
+ARITHMETIC = {"add": operator.add, "sub": operator.sub, "mul": operator.mul}
+
+
+def replay(steps, make_input, make_const, relu):
+    """Build a peer's graph from the steps: (the value of every step, the inputs by name).
+    Each peer's own types do the work (operator overloading), so this loop is the same for all."""
+    apply = {**ARITHMETIC, "relu": relu}
+    values, inputs = [], {}
+    for step in steps:
+        kind = step[0]
+        if kind == "input":
+            inputs[step[1]] = make_input(step[1])
+            values.append(inputs[step[1]])
+        elif kind == "const":
+            values.append(make_const(step[1]))
+        else:
+            values.append(apply[kind](*[values[i] for i in step[1:]]))
+    return values, inputs
+
+
 # -- micrograd -------------------------------------------------------------------------------------
 
 
@@ -86,22 +107,7 @@ def micrograd(steps, point, repeat):
     from micrograd.engine import Value
 
     def run():
-        values, inputs = [], {}
-        for step in steps:
-            kind = step[0]
-            if kind == "input":
-                inputs[step[1]] = Value(point[step[1]])
-                values.append(inputs[step[1]])
-            elif kind == "const":
-                values.append(Value(step[1]))
-            elif kind == "add":
-                values.append(values[step[1]] + values[step[2]])
-            elif kind == "sub":
-                values.append(values[step[1]] - values[step[2]])
-            elif kind == "mul":
-                values.append(values[step[1]] * values[step[2]])
-            else:
-                values.append(values[step[1]].relu())
+        values, inputs = replay(steps, lambda name: Value(point[name]), Value, Value.relu)
         values[-1].backward()
         return values[-1].data, {name: v.grad for name, v in inputs.items()}
 
@@ -133,22 +139,12 @@ def torch_peer(steps, point, repeat):
     import torch
 
     def run():
-        values, inputs = [], {}
-        for step in steps:
-            kind = step[0]
-            if kind == "input":
-                inputs[step[1]] = torch.tensor(point[step[1]], dtype=torch.float64, requires_grad=True)
-                values.append(inputs[step[1]])
-            elif kind == "const":
-                values.append(torch.tensor(step[1], dtype=torch.float64))
-            elif kind == "add":
-                values.append(values[step[1]] + values[step[2]])
-            elif kind == "sub":
-                values.append(values[step[1]] - values[step[2]])
-            elif kind == "mul":
-                values.append(values[step[1]] * values[step[2]])
-            else:
-                values.append(torch.relu(values[step[1]]))
+        values, inputs = replay(
+            steps,
+            lambda name: torch.tensor(point[name], dtype=torch.float64, requires_grad=True),
+            lambda c: torch.tensor(c, dtype=torch.float64),
+            torch.relu,
+        )
         values[-1].backward()
         return values[-1].item(), {name: v.grad.item() for name, v in inputs.items()}
 
@@ -159,40 +155,19 @@ def torch_peer(steps, point, repeat):
 # -- JAX ------------------------------------------------------------------------------------------
 
 
-def _jax_function(steps):
+def jax_peer(steps, point, repeat, jit: bool):
+    import jax
     import jax.numpy as jnp
-    from jax.nn import relu
 
+    jax.config.update("jax_enable_x64", True)
     names = [step[1] for step in steps if step[0] == "input"]
 
     def f(*args):
         given = dict(zip(names, args))
-        values = []
-        for step in steps:
-            kind = step[0]
-            if kind == "input":
-                values.append(given[step[1]])
-            elif kind == "const":
-                values.append(jnp.float64(step[1]))
-            elif kind == "add":
-                values.append(values[step[1]] + values[step[2]])
-            elif kind == "sub":
-                values.append(values[step[1]] - values[step[2]])
-            elif kind == "mul":
-                values.append(values[step[1]] * values[step[2]])
-            else:
-                values.append(relu(values[step[1]]))
+        values, _ = replay(steps, given.__getitem__, jnp.float64, jax.nn.relu)
         return values[-1]
 
-    return f, names
-
-
-def jax_peer(steps, point, repeat, jit: bool):
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
-    f, names = _jax_function(steps)
-    args = [jax.numpy.float64(point[name]) for name in names]
+    args = [jnp.float64(point[name]) for name in names]
     value_and_grad = jax.value_and_grad(f, argnums=tuple(range(len(names))))
     compile_seconds = None
     if jit:
@@ -217,26 +192,10 @@ def sympy_peer(steps, point, repeat):
     import sympy
 
     def run():
-        values, inputs = [], {}
-        for step in steps:
-            kind = step[0]
-            if kind == "input":
-                inputs[step[1]] = sympy.Symbol(step[1])
-                values.append(inputs[step[1]])
-            elif kind == "const":
-                values.append(sympy.Float(step[1]))
-            elif kind == "add":
-                values.append(values[step[1]] + values[step[2]])
-            elif kind == "sub":
-                values.append(values[step[1]] - values[step[2]])
-            elif kind == "mul":
-                values.append(values[step[1]] * values[step[2]])
-            else:
-                values.append(sympy.Max(values[step[1]], 0))
+        values, inputs = replay(steps, sympy.Symbol, sympy.Float, lambda v: sympy.Max(v, 0))
         symbols = list(inputs.values())
-        output = values[-1]
-        derivatives = [sympy.diff(output, symbol) for symbol in symbols]
-        evaluate = sympy.lambdify(symbols, [output, *derivatives], modules="math")
+        derivatives = [sympy.diff(values[-1], symbol) for symbol in symbols]
+        evaluate = sympy.lambdify(symbols, [values[-1], *derivatives], modules="math")
         numbers = evaluate(*[point[name] for name in inputs])
         return float(numbers[0]), {name: float(g) for name, g in zip(inputs, numbers[1:])}
 
