@@ -52,9 +52,10 @@ def dag(n: int, seed: int = 7) -> list[tuple]:
         a = size - 1 - min(int(rng.expovariate(0.3)), size - 1)  # mostly recent: shared, deep
         b = rng.randrange(size)
         kind = rng.random()
-        if kind < 0.4:  # (a + b) * 0.5 keeps values bounded
-            steps.append(("add", a, b))
-            steps.append(("mul", len(steps) - 1, half))
+        if kind < 0.4:  # a/2 + b/2: every node, intermediates too, stays within the inputs' range
+            steps.append(("mul", a, half))
+            steps.append(("mul", b, half))
+            steps.append(("add", len(steps) - 2, len(steps) - 1))
         elif kind < 0.7:
             steps.append(("mul", a, b))
         else:

@@ -9,6 +9,7 @@ Measures, on the same programs and points:
   memory   bytes per node retained by a parsed program with its values and gradients
   startup  whole-process `backprop eval` (--json and table) vs `python -c pass` and
            `python -c "import typer"`, paired run by run
+  tensors  sum(A @ B) for 1000×1000 matrices with both gradients vs the NumPy calls by hand
   batch    `backprop batch` points per second vs one `backprop eval` process per point
 Prints ratios (ours / peer: lower is better) of medians, and writes bench/results/<time>.json.
 Peers are optional (`pip install ".[bench]"`); a missing one is reported, not an error.
@@ -151,6 +152,43 @@ def parse_speed(sizes: list[int], repeat: int) -> list[dict]:
             flush=True,
         )
     return rows
+
+
+def tensors(size: int, repeat: int) -> dict:
+    """sum(A @ B) with its gradients through backprop vs the same NumPy calls written by hand."""
+    import numpy as np
+
+    from backprop.graph.engine import evaluate
+    from backprop.parser import parse
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((size, size)), rng.standard_normal((size, size))
+    program = parse("sum(A @ B)")
+
+    def ours():
+        return evaluate(program, {"A": a, "B": b}).gradients
+
+    def by_hand():
+        c = a @ b
+        total = float(c.sum())
+        ones = np.full(c.shape, 1.0)  # d sum / d C
+        return total, ones @ b.T, a.T @ ones
+
+    ours_grads, (_, grad_a, grad_b) = ours(), by_hand()
+    assert np.allclose(ours_grads["A"], grad_a) and np.allclose(ours_grads["B"], grad_b)
+    ours_time = statistics.median(_time(ours) for _ in range(repeat))
+    hand_time = statistics.median(_time(by_hand) for _ in range(repeat))
+    row = {
+        "size": size,
+        "ours_seconds": ours_time,
+        "numpy_seconds": hand_time,
+        "ratio": ours_time / hand_time,
+    }
+    print(
+        f"  sum(A @ B), {size}×{size}, value and both gradients: ours {1000 * ours_time:.1f} ms, NumPy by hand {1000 * hand_time:.1f} ms → ratio {row['ratio']:.2f}",
+        flush=True,
+    )
+    return row
 
 
 def memory(size: int) -> dict:
@@ -307,6 +345,8 @@ def main() -> None:
     print("parse")
     results["parse"] = parse_speed(sizes, repeat)
     results["memory"] = memory(sizes[-1])
+    print("tensors")
+    results["tensors"] = tensors(1000, repeat)
     print("startup (whole process, paired)")
     results["startup"] = startup(10 if args.quick else 20)
     print("batch")
