@@ -146,7 +146,9 @@ def torch_peer(steps, point, repeat):
             torch.relu,
         )
         values[-1].backward()
-        return values[-1].item(), {name: 0.0 if v.grad is None else v.grad.item() for name, v in inputs.items()}
+        return values[-1].item(), {
+            name: 0.0 if v.grad is None else v.grad.item() for name, v in inputs.items()
+        }
 
     seconds, (value, gradients) = timed(run, repeat)
     return {"seconds": seconds, "value": value, "gradients": gradients}

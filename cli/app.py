@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
+from typer._click import exceptions as click_exceptions  # typer 0.26-0.28 vendor click
 
 from ..graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL, MAX_ELEMENTS, MAX_NODES
 from . import render
@@ -26,8 +28,37 @@ from .options import (
 )
 
 EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+
+
+class _Commands(typer.core.TyperGroup):
+    """Typer's command group, with its usage errors (a bad option value, a missing one) told the
+    way every other error is: a message on stderr, the JSON error object under --json, exit 2."""
+
+    def main(self, args=None, *rest, standalone_mode: bool = True, **options):
+        words = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(words, *rest, standalone_mode=False, **options)
+        except click_exceptions.NoArgsIsHelpError as failure:
+            failure.show()  # `backprop` alone: the help
+            code = failure.exit_code
+        except click_exceptions.UsageError as failure:
+            from ..graph.errors import InputError
+
+            error = InputError(failure.format_message(), hint="see backprop COMMAND --help")
+            render.print_error(error, None)
+            if "--json" in words:
+                render.print_json(render.error_json(error))
+            code = EXIT_USAGE
+        except click_exceptions.Abort:
+            code = 130
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
+    cls=_Commands,
     name="backprop",
     help="Differentiate expressions: every node's value and gradient, by backpropagation.",
     no_args_is_help=True,
@@ -210,8 +241,8 @@ def _answers(evaluation, expected: dict, tol: float):
 def _check_positive(option: str, value: float) -> None:
     from ..graph.errors import InputError
 
-    if not value > 0:
-        raise InputError(f"{option} must be positive, not {value}")
+    if not 0 < value < float("inf"):
+        raise InputError(f"{option} must be a positive, finite number, not {value}")
 
 
 # The other commands live in their own modules, which register themselves on `app` when imported.

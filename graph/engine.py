@@ -16,13 +16,19 @@ from typing import NamedTuple
 from . import kernels
 from .errors import BackpropError, DomainError, InputError, NameError_, ShapeError
 from .limits import elements_error
-from .ops import CONST
+from .ops import CONST, CONSTANTS, FUNCTIONS
 from .program import MANY_INPUTS, Program
 
 
 def check_inputs(program: Program, given: Mapping[str, object]) -> list[str]:
     """Raise if a needed input is missing or a given one clashes; return the given names never used."""
     for name in given:
+        if name in FUNCTIONS or name in CONSTANTS:
+            what = "a function" if name in FUNCTIONS else "a constant"
+            raise NameError_(
+                f"{name} is {what} of the language, not an input",
+                hint=f"an input cannot be named {name}; rename it in the program and in its value",
+            )
         if name in program.bindings:
             start = program.binding_starts[name]
             raise NameError_(
@@ -89,7 +95,7 @@ def forward(program: Program, inputs: Mapping[str, object], *, strict: bool = Tr
             raise _out_of_memory(program, node_id) from None
         except (ArithmeticError, ValueError) as failure:
             raise _undefined_value(program, node_id, values, failure) from None
-    bad = _first_nonfinite(values) if strict else None
+    bad = _first_nonfinite(values, tensors) if strict else None
     if bad is not None:
         raise _undefined_value(program, bad, values, None)
     return values
@@ -138,7 +144,7 @@ def backward(program: Program, values: list, *, strict: bool = True) -> list:
             raise _placed(program, node_id, failure) from None
         except (ArithmeticError, ValueError) as failure:
             raise _undefined_derivative(program, node_id, values, failure) from None
-    bad = _last_nonfinite(grads) if strict else None
+    bad = _last_nonfinite(grads, tensors) if strict else None
     if bad is not None:
         raise _undefined_derivative(program, _blame(program, values, grads, bad), values, None)
     return grads
@@ -258,8 +264,8 @@ def kinks(program: Program, values: list) -> list[int]:
 # -- errors that name the subexpression and the values that reached it -------------------------
 
 
-def _first_nonfinite(values: list) -> int | None:
-    if _all_finite(values):
+def _first_nonfinite(values: list, tensors: bool = False) -> int | None:
+    if not tensors and _all_finite(values):
         return None
     for i, value in enumerate(values):
         if value is not None and not kernels.is_finite(value):
@@ -267,8 +273,8 @@ def _first_nonfinite(values: list) -> int | None:
     return None
 
 
-def _last_nonfinite(values: list) -> int | None:
-    if _all_finite(values):
+def _last_nonfinite(values: list, tensors: bool = False) -> int | None:
+    if not tensors and _all_finite(values):
         return None
     for i in range(len(values) - 1, -1, -1):
         if values[i] is not None and not kernels.is_finite(values[i]):
@@ -277,7 +283,7 @@ def _last_nonfinite(values: list) -> int | None:
 
 
 def _all_finite(values: list) -> bool:
-    """A fast test for the common case: the sum of all-float values is finite (a NaN or an
+    """A fast test for scalar programs (arrays are scanned, silently): the sum of all-float values is finite (a NaN or an
     infinity anywhere makes it non-finite; a false alarm from overflow only costs the slow scan)."""
     try:
         return math.isfinite(sum(filter(None, values)))  # filter(None) also skips zeros: harmless

@@ -198,7 +198,8 @@ def total(x, axis=None):
     """Σ x over every element, or along one axis."""
     if axis is None:
         return x if type(x) is float else float(x.sum())
-    return scalar_or_array(x.sum(axis=_axis(x, axis)))
+    a = _axis(x, axis)  # first: a scalar has no axis (and no .sum)
+    return scalar_or_array(x.sum(axis=a))
 
 
 def count(x, axis=None) -> int:

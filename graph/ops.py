@@ -99,6 +99,9 @@ def _arity(forward: Callable) -> tuple[int, int | None]:
 OPS: dict[str, Op] = {}
 """Every op by name, including the leaves `input` and `const`."""
 
+CONSTANTS = {"pi": 3.141592653589793}
+"""The named constants of the language."""
+
 FUNCTIONS: dict[str, Op] = {}
 """The ops a program may call by name, e.g. `sigmoid(x)`."""
 

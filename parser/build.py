@@ -15,11 +15,9 @@ from typing import NamedTuple
 from ..graph.errors import ArityError, DomainError, NameError_, ParseError, ShapeError
 from ..graph.kernels import stack
 from ..graph.limits import MAX_NODES, nodes_error
-from ..graph.ops import CONST, FUNCTIONS, OPS, Op
+from ..graph.ops import CONST, CONSTANTS, FUNCTIONS, OPS, Op
 from ..graph.program import Program
 from .lalr import Tables, Token, UnexpectedCharacter, UnexpectedToken
-
-CONSTANTS = {"pi": math.pi}
 
 # Tokens after which a line break does not end the statement (the expression goes on).
 _CONTINUES_LINE = {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "EQUAL", "COMMA", "LPAR"}

@@ -547,7 +547,7 @@ def test_check_table_has_a_row_per_element(run, wide):
 
 def test_check_samples_must_be_positive(run):
     code, _, err = run("eval", "sum(x)", "--x", "[1]", "--check", "--check-samples", "0")
-    assert code == 2 and "--check-samples must be positive" in err
+    assert code == 2 and "--check-samples must be a positive, finite number" in err
 
 
 # -- start-up: scalars never load NumPy -----------------------------------------------------------

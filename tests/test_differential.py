@@ -1,0 +1,360 @@
+"""Differential testing against an independent oracle: SymPy differentiates the same random programs
+symbolically, and our values and gradients must agree to 1e-9 relative (absolute floor 1e-12).
+
+The oracle never reads our text: a program is generated as a structure (tests/strategies.py) and
+converted here, node by node, into a SymPy expression. The kink conventions of the README are
+written into the oracle as Piecewise (relu'(0) = 0, abs'(0) = 0, a max/min tie splits evenly), and
+random points within 1e-6 of a kink are skipped, where float rounding may pick the other piece.
+
+Fast slice: part of `pytest -q`. Long run (thousands of programs, bigger ones):
+
+    HYPOTHESIS_PROFILE=long python -m pytest -m slow -s tests/test_differential.py tests/test_fuzz.py tests/test_properties.py
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import pytest
+import sympy
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from strategies import (
+    PI,
+    RULES,
+    GeneratedProgram,
+    Statement,
+    cases,
+    const,
+    expanded_size,
+    expressions,
+    inputs,
+    kink_arguments,
+    points,
+    ref,
+    render,
+    report_tally,  # noqa: F401 (an autouse fixture: prints what the module tried)
+    tally,
+    tree,
+)
+
+from backprop import evaluate
+
+REL, ABS = 1e-9, 1e-12
+
+
+# ------------------------------------------------------------------------------------------------
+# The oracle: our structure → SymPy
+# ------------------------------------------------------------------------------------------------
+#
+# relu, abs, max and min are resolved at the point: the oracle evaluates their argument exactly and
+# keeps the piece it falls on (at exactly 0 or a tie, the README's convention), then differentiates
+# symbolically. That is what differentiating a Piecewise would give, without its cost.
+
+
+def _relu(a, side: int):
+    return a if side > 0 else sympy.Integer(0)  # relu'(0) = 0
+
+
+def _abs(a, side: int):
+    return a if side > 0 else -a if side < 0 else sympy.Integer(0)  # abs'(0) = 0
+
+
+def _max(a, b, side: int):
+    return a if side > 0 else b if side < 0 else (a + b) / 2  # a tie splits evenly
+
+
+def _min(a, b, side: int):
+    return b if side > 0 else a if side < 0 else (a + b) / 2
+
+
+def _sigmoid(a):
+    return 1 / (1 + sympy.exp(-a))
+
+
+# The tensor family, on scalars and on vectors (Python lists of SymPy expressions), from their definitions.
+
+
+def _elements(a) -> list:
+    return a if isinstance(a, list) else [a]
+
+
+def _sum(a):
+    return sympy.Add(*_elements(a))
+
+
+def _mean(a):
+    return _sum(a) / len(_elements(a))
+
+
+def _logsumexp(a):
+    return sympy.log(sympy.Add(*(sympy.exp(e) for e in _elements(a))))
+
+
+def _softmax(a):
+    total = sympy.Add(*(sympy.exp(e) for e in _elements(a)))
+    out = [sympy.exp(e) / total for e in _elements(a)]
+    return out if isinstance(a, list) else out[0]
+
+
+def _log_softmax(a):
+    out = [e - _logsumexp(a) for e in _elements(a)]
+    return out if isinstance(a, list) else out[0]
+
+
+def _array(*elements):
+    return list(elements)
+
+
+def _transpose(a):
+    return a  # of a scalar or a vector: itself
+
+
+def _dot(a, b):
+    return sympy.Add(*(p * q for p, q in zip(a, b, strict=True)))
+
+
+SMOOTH = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "div": operator.truediv,
+    "neg": operator.neg,
+    "pow": sympy.Pow,
+    "exp": sympy.exp,
+    "log": sympy.log,  # natural
+    "sqrt": sympy.sqrt,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "tanh": sympy.tanh,
+    "sigmoid": _sigmoid,
+    "sum": _sum,
+    "mean": _mean,
+    "logsumexp": _logsumexp,
+    "softmax": _softmax,
+    "log_softmax": _log_softmax,
+    "array": _array,
+    "transpose": _transpose,
+    "matmul": _dot,
+}
+PIECEWISE = {"relu": _relu, "abs": _abs, "max": _max, "min": _min}
+
+
+def test_the_oracle_knows_every_generated_op():
+    assert set(SMOOTH) | set(PIECEWISE) | {"index"} == set(RULES)
+
+
+def exact(expression: sympy.Expr, at: dict) -> float:
+    """The expression's value at exact rational inputs, to 30 digits, as a float (real, or fail)."""
+    number = complex(expression.xreplace(at).evalf(30))
+    assert number.imag == 0, f"the oracle left the real line: {expression}"
+    return number.real
+
+
+def _side(difference: sympy.Expr, at: dict) -> int:
+    """The sign of an exact value: -1, 0 or 1."""
+    value = difference.xreplace(at)
+    if value == 0:
+        return 0
+    number = exact(value, {})
+    return (number > 0) - (number < 0)
+
+
+class Converter:
+    """Expr → SymPy at a point: the inputs are real symbols, valued by `at` (exact rationals); a
+    reference in `held` stays a symbol of its own (for dL/d(named node))."""
+
+    def __init__(self, point: dict[str, float], held: dict[str, sympy.Symbol] | None = None):
+        self.symbols = {name: sympy.Symbol(name, real=True) for name in point}
+        self.at = {self.symbols[name]: sympy.Rational(value) for name, value in point.items()}
+        self.held = held or {}
+        self.memo: dict[int, sympy.Expr] = {}
+
+    def hold(self, name: str, value: sympy.Expr) -> sympy.Symbol:
+        """Make references to `name` a symbol of their own, valued `value` (for choosing pieces)."""
+        symbol = sympy.Symbol(f"held_{name}", real=True)
+        self.held[name] = symbol
+        self.at[symbol] = value
+        self.memo.clear()
+        return symbol
+
+    def __call__(self, e) -> sympy.Expr:
+        key = id(e)
+        if key not in self.memo:
+            self.memo[key] = self._convert(e)
+        return self.memo[key]
+
+    def value(self, expression: sympy.Expr) -> float:
+        return exact(expression, self.at)
+
+    def _convert(self, e) -> sympy.Expr:
+        if e.op == "input":
+            return self.symbols[e.text]
+        if e.op == "const":
+            return sympy.pi if e.text == "pi" else sympy.Rational(e.value)  # the double, exactly
+        if e.op == "ref":
+            return self.held[e.text] if e.text in self.held else self(e.args[0])
+        if e.op == "index":
+            return self(e.args[0])[int(e.value)]
+        args = [self(arg) for arg in e.args]
+        if e.op in PIECEWISE:
+            difference = args[0] if len(args) == 1 else args[0] - args[1]
+            return PIECEWISE[e.op](*args, _side(difference, self.at))
+        return SMOOTH[e.op](*args)
+
+
+def assert_close(ours: float, expected: float, what: str, text: str) -> None:
+    assert abs(ours - expected) <= REL * abs(expected) + ABS, (
+        f"{what}: ours {ours!r}, sympy {expected!r}\n{text}"
+    )
+
+
+INLINED_NODES = 400
+"""The oracle inlines every reference, so a DAG can grow exponentially; past this many nodes SymPy's
+derivatives outgrow memory (a 2,000-node one took 24 GB), and the example is skipped."""
+
+
+def checkable(program: GeneratedProgram, point: dict[str, float]) -> bool:
+    """Small enough for SymPy, and away from kinks: within 1e-6 of one, rounding may put our float
+    on another piece than the exact value."""
+    if expanded_size(program.output) > INLINED_NODES:
+        return False
+    return all(abs(v) > 1e-6 for v in kink_arguments(evaluate(program.text(), point)))
+
+
+def check_against_sympy(program: GeneratedProgram, point: dict[str, float]) -> None:
+    text = program.text()
+    result = evaluate(text, point)
+    convert = Converter(point)
+    output = convert(program.output)
+    assert_close(result.value, convert.value(output), "value", text)
+    assert list(result.gradients) == program.used_inputs()
+    for name, grad in result.gradients.items():
+        assert_close(grad, convert.value(sympy.diff(output, convert.symbols[name])), f"dL/d{name}", text)
+    check_named_nodes(program, result, point, text)
+    tally("programs checked against sympy")
+
+
+def check_named_nodes(program: GeneratedProgram, result, point: dict[str, float], text: str) -> None:
+    """Every `name = expr` node: its value, and dL/d(node) with the inputs held fixed."""
+    rows = {row.name: row for row in result.nodes}
+    for statement in program.statements:
+        if statement.name is None or statement.expr.op in ("input", "ref"):
+            continue  # `u = x` names x's node; there is no node called u
+        row = rows[statement.name]
+        convert = Converter(point)
+        value = convert(statement.expr)
+        assert_close(row.value, convert.value(value), f"value of {statement.name}", text)
+        if row.id == result.program.output:
+            continue  # the output's grad is the seed, 1 (test_fuzz checks the constant case)
+        if not statement.expr.uses_inputs:
+            assert row.grad is None, f"{statement.name} is computed from constants only: no gradient"
+            continue
+        held = convert.hold(statement.name, value.xreplace(convert.at))
+        grad = sympy.diff(convert(program.output), held)
+        assert_close(row.grad, convert.value(grad), f"dL/d{statement.name}", text)
+
+
+# ------------------------------------------------------------------------------------------------
+# Random programs
+# ------------------------------------------------------------------------------------------------
+
+
+@given(cases(max_statements=3, depth=3))
+def test_random_programs_match_sympy(case):
+    assume(checkable(*case))
+    check_against_sympy(*case)
+
+
+@pytest.mark.slow
+@given(cases(max_statements=5, depth=5))
+def test_random_programs_match_sympy_long(case):
+    """Bigger programs; HYPOTHESIS_PROFILE=long runs thousands."""
+    assume(checkable(*case))
+    check_against_sympy(*case)
+
+
+@st.composite
+def programs_around(draw, op: str):
+    """A random program whose output is `op` applied to random subexpressions of x and y."""
+    leaves = (inputs("x"), inputs("y"))
+    output = RULES[op](draw, lambda: draw(expressions(leaves, 2)))
+    program = GeneratedProgram((Statement(None, output),), ("", ""), ("x", "y"))
+    return program, draw(points(program.inputs))
+
+
+@pytest.mark.parametrize("op", sorted(RULES))
+@settings(max_examples=20)
+@given(data=st.data())
+def test_every_op_matches_sympy(op, data):
+    case = data.draw(programs_around(op))
+    assume(checkable(*case))
+    check_against_sympy(*case)
+
+
+# ------------------------------------------------------------------------------------------------
+# The traps, written as structures: the text they render to is part of the test
+# ------------------------------------------------------------------------------------------------
+
+x, y, z = inputs("x"), inputs("y"), inputs("z")
+TWO, THREE = const("2"), const("3")
+
+TRAPS = [
+    (tree("neg", tree("pow", x, TWO)), "-x**2", {"x": 3.0}),
+    (tree("pow", tree("neg", x), TWO), "(-x)**2", {"x": 3.0}),
+    (tree("pow", TWO, tree("neg", const("1"))), "2**-1", {}),
+    (tree("pow", x, tree("neg", THREE)), "x**-3", {"x": -1.5}),
+    (tree("pow", x, tree("pow", y, z)), "x**y**z", {"x": 1.5, "y": 0.5, "z": 2.0}),
+    (tree("pow", tree("pow", x, y), z), "(x**y)**z", {"x": 1.5, "y": 0.5, "z": 2.0}),
+    (tree("div", tree("div", x, y), z), "x / y / z", {"x": 1.0, "y": 2.0, "z": 4.0}),
+    (tree("div", x, tree("div", y, z)), "x / (y / z)", {"x": 1.0, "y": 2.0, "z": 4.0}),
+    (tree("sub", tree("sub", x, y), z), "x - y - z", {"x": 1.0, "y": 2.0, "z": 4.0}),
+    (tree("sub", x, tree("sub", y, z)), "x - (y - z)", {"x": 1.0, "y": 2.0, "z": 4.0}),
+    (tree("mul", x, tree("neg", y)), "x * -y", {"x": 1.0, "y": 2.0}),
+    (tree("sub", x, tree("neg", y)), "x - -y", {"x": 1.0, "y": 2.0}),
+    (tree("neg", tree("add", x, y)), "-(x + y)", {"x": 1.0, "y": 2.0}),
+    (tree("mul", PI, tree("sin", x)), "pi * sin(x)", {"x": 0.25}),
+    # kinks, at the kink: the README's conventions are written into the oracle
+    (tree("relu", x), "relu(x)", {"x": 0.0}),
+    (tree("abs", x), "abs(x)", {"x": 0.0}),
+    (tree("max", x, y), "max(x, y)", {"x": 2.0, "y": 2.0}),
+    (tree("min", x, y), "min(x, y)", {"x": -1.0, "y": -1.0}),
+    (tree("max", x, x), "max(x, x)", {"x": 0.5}),
+]
+
+
+@pytest.mark.parametrize(("structure", "text", "point"), TRAPS, ids=[case[1] for case in TRAPS])
+def test_traps_match_sympy(structure, text, point):
+    assert render(structure) == text
+    result = evaluate(text, point)
+    convert = Converter(point)
+    output = convert(structure)
+    assert_close(result.value, convert.value(output), "value", text)
+    for name, grad in result.gradients.items():
+        assert_close(grad, convert.value(sympy.diff(output, convert.symbols[name])), f"dL/d{name}", text)
+
+
+def test_shared_names_accumulate_like_sympy():
+    """u = x*y; v = u + x; u * v — u and x each have two parents."""
+    u_expr = tree("mul", x, y)
+    u = ref("u", u_expr)
+    v_expr = tree("add", u, x)
+    program = GeneratedProgram(
+        (Statement("u", u_expr), Statement("v", v_expr), Statement(None, tree("mul", u, ref("v", v_expr)))),
+        ("", "; ", "; ", ""),
+        ("x", "y"),
+    )
+    assert program.text() == "u = x * y; v = u + x; u * v"
+    check_against_sympy(program, {"x": 1.5, "y": -0.5})
+
+
+def test_sympy_oracle_is_exact_on_the_lecture():
+    """The oracle itself, on numbers everyone knows: (a + b)*b^3 at 7, 3 → 270, 27, 297."""
+    a, b = inputs("a"), inputs("b")
+    convert = Converter({"a": 7.0, "b": 3.0})
+    output = convert(tree("mul", tree("add", a, b), tree("pow", b, THREE)))
+    assert convert.value(output) == 270
+    assert [convert.value(sympy.diff(output, convert.symbols[n])) for n in "ab"] == [27, 297]
+    assert math.isclose(convert.value(convert(PI)), math.pi)
