@@ -67,7 +67,7 @@ class Builder:
         value = float(token.text)
         if not math.isfinite(value):
             raise DomainError(
-                f"the number {_short(token)} is too large for a float64",
+                f"the number {_short(token.text)} is too large for a float64",
                 hint="numbers must be below about 1.8e308",
             ).at(self.program.source, token.start, token.end)
         return Term(self.program.add_constant(value, token.start, token.end), token.start, token.end)
@@ -249,7 +249,6 @@ def _count(op) -> str:
 
 
 def _short(text: str, limit: int = 24) -> str:
-    text = str(text)
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
