@@ -52,6 +52,13 @@ def parse_var_option(text: str, option: str = "--var") -> tuple[str, str, str]:
     return name.strip(), value.strip(), option
 
 
+def json_failure(failure: ValueError | RecursionError) -> str:
+    """Why json.loads refused a text, in words (its C reader gives up past ~1,000 nested levels)."""
+    if isinstance(failure, RecursionError):
+        return f"it nests deeper than the JSON reader follows (about {sys.getrecursionlimit():,} levels)"
+    return str(failure)
+
+
 def read_vars_file(path: Path, option: str = "--vars") -> list[tuple[str, object, str]]:
     """A JSON object of values by name, {"a": 7, "b": -3}, given with `option` (--vars, --expect-file)."""
     try:
@@ -61,7 +68,10 @@ def read_vars_file(path: Path, option: str = "--vars") -> list[tuple[str, object
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as failure:
-        raise InputError(f"{option} file {str(path)!r} is not valid JSON: {failure}") from None
+        raise InputError(
+            f"{option} file {str(path)!r} is not valid JSON: {json_failure(failure)}",
+            hint='the file holds one JSON object of values, e.g. {"a": 7, "x": [1, 2]}',
+        ) from None
     if not isinstance(data, dict):
         raise InputError(f'{option} file {str(path)!r} must hold a JSON object such as {{"a": 7}}')
     return [(str(name), value, f"{option} {path}") for name, value in data.items()]
@@ -203,7 +213,10 @@ def _read_value_file(name: str, filename: str, how: str):
     except csv.Error as failure:
         raise InputError(f"the value of {name} ({where}) is not a readable .csv file: {failure}") from None
     except (ValueError, RecursionError) as failure:  # json.JSONDecodeError is a ValueError
-        raise InputError(f"the value of {name} ({where}) is not valid JSON: {failure}") from None
+        raise InputError(
+            f"the value of {name} ({where}) is not valid JSON: {json_failure(failure)}",
+            hint="a .json value file holds a number or nested lists of numbers, e.g. [[1, 2], [3, 4]]",
+        ) from None
     if not isinstance(data, (int, float, list)):
         raise InputError(
             f"the value of {name} ({where}): the file must hold a number or nested lists of numbers"

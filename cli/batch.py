@@ -21,6 +21,7 @@ from ..graph.errors import BackpropError, InputError, NameError_
 from ..graph.limits import DEFAULT_EPS, DEFAULT_TOL, MAX_ELEMENTS, MAX_NODES
 from . import render
 from .app import app
+from .arguments import json_failure
 from .options import Json, Limits, MaxElements, MaxNodes, exit_on_error, parse_program
 
 EXIT_CHECK_FAILED, EXIT_FAILED_POINTS = 1, 2
@@ -197,7 +198,9 @@ def _parse_json_point(raw: bytes, number: int):
         return InputError(f"line {number} is not valid UTF-8")
     except (ValueError, RecursionError) as failure:
         text = raw.decode("utf-8", "replace").strip()
-        return InputError(f"line {number} is not JSON: {failure}" if text else f"line {number} is empty")
+        return InputError(
+            f"line {number} is not JSON: {json_failure(failure)}" if text else f"line {number} is empty"
+        )
     if not isinstance(point, dict):
         return InputError(f'line {number} is not a JSON object of input values, such as {{"a": 7}}')
     return point

@@ -110,10 +110,16 @@ def _elements_json(item) -> dict:
 
 
 def error_json(error: BackpropError) -> dict:
-    body = {"type": error.kind, "message": error.message, "line": error.line, "column": error.column}
-    if error.hint:
-        body["hint"] = error.hint
-    return {"error": body}
+    """The same five keys on every error (`hint` null when there is none), so scripts need not probe."""
+    return {
+        "error": {
+            "type": error.kind,
+            "message": error.message,
+            "line": error.line,
+            "column": error.column,
+            "hint": error.hint or None,
+        }
+    }
 
 
 def print_json(document: dict) -> None:

@@ -432,6 +432,16 @@ def test_bad_vars_files_are_input_errors(tmp_path, content):
         where = vars_file(tmp_path, content)
     code, document, _ = cli_json("eval", "a * 2", "--json", "--vars", where, seconds=10)
     assert code == 2 and document["error"]["type"] == "input"
+    assert "recursion" not in document["error"]["message"]  # Python's words, not the user's
+
+
+def test_a_deeply_nested_value_file_says_so(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    code, document, _ = cli_json("eval", "sum(x)", "--json", "--x", f"@{path}", seconds=10)
+    assert code == 2
+    assert "is not valid JSON: it nests deeper than the JSON reader follows" in document["error"]["message"]
+    assert "nested lists of numbers" in document["error"]["hint"]
 
 
 @pytest.mark.slow
