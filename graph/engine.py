@@ -41,7 +41,7 @@ def check_inputs(program: Program, given: Mapping[str, object]) -> list[str]:
         options = " ".join(f"--{name} VALUE" for name in missing)
         raise NameError_(
             f"no value for {', '.join(missing)}",
-            hint=f"pass {options} (or --var NAME=VALUE)",
+            hint=f"pass {options} (or --var {missing[0]}=VALUE)",
         ).at(program.source, program.starts[first], program.ends[first])
     for name in program.inputs:
         size = kernels.size(given[name])
