@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -13,13 +14,17 @@ from ..graph.kernels import numpy
 from ..graph.values import as_value
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_SHORT_OPTION = re.compile(r"-[A-Za-z]\Z")
 
 
-def split_arguments(args: list[str]) -> tuple[str | None, list[tuple[str, str, str]]]:
+def split_arguments(
+    args: list[str], options: tuple[str, ...] = ()
+) -> tuple[str | None, list[tuple[str, str, str]]]:
     """Split the words Typer did not recognise into the program and `--NAME VALUE` pairs.
 
     Every `--NAME` takes exactly one value (`--b -3` and `--b=-3` both work), so any other word is
-    the program, even one that starts with `-`. Returns (program or None, [(name, text, how)]).
+    the program, even one that starts with `-`. `options` are the command's own, for the
+    did-you-mean of a misspelt one. Returns (program or None, [(name, text, how)]).
     """
     program: str | None = None
     pairs: list[tuple[str, str, str]] = []
@@ -30,18 +35,39 @@ def split_arguments(args: list[str]) -> tuple[str | None, list[tuple[str, str, s
             if not equals:
                 value = next(words, None)
                 if value is None:
-                    raise InputError(
-                        f"--{name} needs a value", hint=f"write --{name} VALUE or --{name}=VALUE"
-                    )
+                    raise _value_missing(word, options)
             pairs.append((name, value, f"--{name}"))
         elif program is None:
             program = word
         else:
-            raise InputError(
-                f"more than one program given: {program!r} and {word!r}",
-                hint="quote the program as one argument; give values as --NAME VALUE",
-            )
+            raise _second_program(program, word)
     return program, pairs
+
+
+def _value_missing(word: str, options: tuple[str, ...]) -> InputError:
+    """`--NAME` last with no value: an input without its value, or a misspelt option."""
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.7)
+    if close:
+        return InputError(
+            f"unknown option {word}",
+            hint=f"did you mean {close[0]}? (an input named {word[2:]} needs a value: {word} VALUE)",
+        )
+    return InputError(f"{word} needs a value", hint=f"write {word} VALUE or {word}=VALUE")
+
+
+def _second_program(program: str, word: str) -> InputError:
+    """A second program word; one shaped like a short option (`-j`) is reported as that."""
+    for candidate in (word, program):
+        if _SHORT_OPTION.match(candidate):
+            return InputError(
+                f"unknown option {candidate}",
+                hint="options are spelled out (--json, --check; see --help); "
+                "a program that starts with - goes last, after --",
+            )
+    return InputError(
+        f"more than one program given: {program!r} and {word!r}",
+        hint="quote the program as one argument; give values as --NAME VALUE",
+    )
 
 
 def parse_var_option(text: str, option: str = "--var") -> tuple[str, str, str]:

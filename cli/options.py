@@ -68,7 +68,8 @@ def read_inputs(
     ctx: typer.Context, var: list[str] | None, vars_file: Path | None
 ) -> tuple[str, dict[str, float]]:
     """The program text and the input values, from the words Typer left over, --var and --vars."""
-    program_arg, pairs = split_arguments(ctx.args)
+    options = tuple(name for param in ctx.command.params for name in param.opts if name.startswith("--"))
+    program_arg, pairs = split_arguments(ctx.args, options)
     source = read_program(program_arg)
     given = [*pairs, *(parse_var_option(item) for item in var or [])]
     if vars_file is not None:

@@ -104,6 +104,9 @@ def test_unused_input_is_a_warning(run):
         (["eval", "a", "--a", "seven"], "input", "not a number"),
         (["eval", "a", "--var", "a"], "input", "not NAME=VALUE"),
         (["eval", "a", "b"], "input", "more than one program"),
+        (["eval", "a", "--a", "1", "--chek"], "input", "unknown option --chek"),
+        (["eval", "a", "--a", "1", "-j"], "input", "unknown option -j"),
+        (["trace", "-j", "a", "--a", "1"], "input", "unknown option -j"),
     ],
 )
 def test_errors_exit_2_with_a_json_error_object(run, args, kind, words):
@@ -113,6 +116,14 @@ def test_errors_exit_2_with_a_json_error_object(run, args, kind, words):
     assert error["type"] == kind and words in error["message"]
     assert set(error) == {"type", "message", "line", "column", "hint"}  # the same keys, hint or not
     assert err.startswith("error: ") and "Traceback" not in err
+
+
+def test_a_misspelt_option_gets_a_did_you_mean(run_json):
+    code, document = run_json("eval", "a", "--a", "1", "--chek")
+    assert code == 2
+    assert (
+        document["error"]["hint"] == "did you mean --check? (an input named chek needs a value: --chek VALUE)"
+    )
 
 
 def test_error_message_shows_the_line_and_a_caret(run):
