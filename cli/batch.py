@@ -229,7 +229,9 @@ def _csv_rows(handle):
                 continue
             number = reader.line_num
             if len(row) != len(header):
-                yield number, InputError(f"line {number} has {len(row)} fields; the header has {len(header)}")
+                message = f"line {number} has {len(row)} value{'s' * (len(row) != 1)}, "
+                message += f"but the header names {len(header)} columns"
+                yield number, InputError(message, hint="give every line one value per column of the header")
             else:
                 yield number, dict(zip(header, row))
 
