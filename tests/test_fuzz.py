@@ -369,6 +369,11 @@ def test_documented_ieee_results(program, value):
     assert code == 0 and document["value"] == value
 
 
+def test_an_underflowing_product_has_a_zero_gradient():
+    code, document, _ = cli_json("eval", "--json", "x*1e-300*1e-300", "--x", "1")
+    assert code == 0 and document["value"] == 0.0 and document["gradients"] == {"x": 0.0}
+
+
 def test_hostile_numbers_through_a_real_process():
     for program, values in [("10**10**10", []), ("1" + "0" * 400, []), ("a*2", ["--a", "nan"])]:
         code, stdout, stderr = run_process("eval", "--json", *values, "--", program, timeout=30)
