@@ -4,6 +4,7 @@ to a renderer; a BackpropError anywhere becomes a message with a caret and exit 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -29,6 +30,7 @@ from .options import (
 
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE of sysexits.h: a bug in backprop, not in what the user gave
 
 
 class _Commands(typer.core.TyperGroup):
@@ -37,6 +39,7 @@ class _Commands(typer.core.TyperGroup):
 
     def main(self, args=None, *rest, standalone_mode: bool = True, **options):
         words = list(sys.argv[1:] if args is None else args)
+        json_output = "--json" in words or words[:1] == ["batch"]  # batch's output is always JSON Lines
         try:
             code = super().main(words, *rest, standalone_mode=False, **options)
         except click_exceptions.NoArgsIsHelpError as failure:
@@ -47,11 +50,16 @@ class _Commands(typer.core.TyperGroup):
 
             error = InputError(failure.format_message(), hint="see backprop COMMAND --help")
             render.print_error(error, None)
-            if "--json" in words:
+            if json_output:
                 render.print_json(render.error_json(error))
             code = EXIT_USAGE
-        except click_exceptions.Abort:
+        except typer.Abort:  # end of input at a prompt
             code = 130
+        except Exception as failure:
+            if os.environ.get("BACKPROP_TRACEBACK"):
+                raise
+            render.print_internal_error(failure, json_output)
+            code = EXIT_INTERNAL
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else 0)

@@ -152,6 +152,19 @@ def print_error(error: BackpropError, source: str | None) -> None:
     sys.stderr.write(error_text(error, source) + "\n")
 
 
+def print_internal_error(failure: Exception, json_output: bool) -> None:
+    """A bug of ours, told in two lines instead of a traceback (BACKPROP_TRACEBACK=1 shows it)."""
+    message = f"internal error: {type(failure).__name__}: {failure}"
+    hint = (
+        "this is a bug in backprop: please report it with the command line; BACKPROP_TRACEBACK=1 shows where"
+    )
+    sys.stderr.write(f"error: {message}\nhint: {hint}\n")
+    if json_output:
+        print_json(
+            {"error": {"type": "internal", "message": message, "line": None, "column": None, "hint": hint}}
+        )
+
+
 def warn(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
 

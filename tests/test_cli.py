@@ -9,6 +9,9 @@ import subprocess
 import sys
 
 import pytest
+from typer.testing import CliRunner
+
+from backprop.cli.app import load_commands
 
 
 def strict_json(text: str):
@@ -243,3 +246,18 @@ def test_a_long_text_is_stopped_while_it_is_parsed():
     with pytest.raises(LimitError):
         parse("a" + "+a" * 50_000, max_nodes=1_000)
     assert len(parse("a" + "+a" * 999, max_nodes=1_000)) == 1_000
+
+
+def test_a_bug_of_ours_is_reported_in_two_lines_not_a_traceback(run, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a stand-in for a bug")
+
+    monkeypatch.setattr("backprop.cli.app.evaluate_program", broken)
+    code, out, err = run("eval", "a", "--a", "1", "--json")
+    assert code == 70
+    assert err.splitlines()[0] == "error: internal error: ZeroDivisionError: a stand-in for a bug"
+    assert "Traceback" not in err and "please report it" in err
+    assert strict_json(out)["error"]["type"] == "internal"
+    monkeypatch.setenv("BACKPROP_TRACEBACK", "1")  # for a developer: the exception itself
+    result = CliRunner().invoke(load_commands(), ["eval", "a", "--a", "1"])
+    assert isinstance(result.exception, ZeroDivisionError)
