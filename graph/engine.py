@@ -39,9 +39,10 @@ def check_inputs(program: Program, given: Mapping[str, object]) -> list[str]:
     if missing:
         first = program.inputs[missing[0]]
         options = " ".join(f"--{name} VALUE" for name in missing)
+        named = missing[0] if len(missing) == 1 else "NAME"
         raise NameError_(
             f"no value for {', '.join(missing)}",
-            hint=f"pass {options} (or --var {missing[0]}=VALUE)",
+            hint=f"pass {options} (or --var {named}=VALUE)",
         ).at(program.source, program.starts[first], program.ends[first])
     for name in program.inputs:
         size = kernels.size(given[name])
