@@ -79,7 +79,7 @@ def batch_command(
 
     Exit codes: 0 every point evaluated; 1 a --check failed; 2 some points failed (counted on stderr) or the program or options are wrong.
     """
-    with exit_on_error(json_output) as shown:
+    with exit_on_error(json_output=True) as shown:  # always JSON Lines: an error is one line too
         if chunk < 1:
             raise InputError(f"--chunk must be at least 1, not {chunk}")
         if program_text == "-" and points is None:
@@ -109,7 +109,9 @@ def _run(program, chunks, *, check: bool, eps: float, tol: float, progress) -> t
         for piece in chunks:
             good = [i for i in range(len(piece)) if i not in piece.errors]
             results = iter(
-                evaluate_batch(program, piece.columns, check=check, eps=eps, tol=tol) if good else ()
+                evaluate_batch(program, piece.columns, check=check, eps=eps, tol=tol, size=len(good))
+                if good
+                else ()
             )
             lines = []
             for i, line in enumerate(piece.lines):

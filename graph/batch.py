@@ -37,11 +37,17 @@ def evaluate_batch(
     check: bool = False,
     eps: float = DEFAULT_EPS,
     tol: float = DEFAULT_TOL,
+    size: int | None = None,
 ) -> list[PointResult]:
-    """Evaluate at every point given by `columns` (input name -> 1-D array of equal lengths)."""
+    """Evaluate at every point given by `columns` (input name -> 1-D array of equal lengths).
+
+    `size` is the number of points, needed only when there are no columns (a program without
+    inputs, evaluated once per point all the same); it defaults to the columns' length, else 1.
+    """
     np = kernels.numpy()
     check_inputs(program, {name: 0.0 for name in columns})
-    size = len(next(iter(columns.values()))) if columns else 1
+    if size is None:
+        size = len(next(iter(columns.values()))) if columns else 1
     inputs = {name: np.asarray(columns[name], dtype=np.float64) for name in program.inputs}
     if not _vectorisable(program):
         return [_one_point(program, inputs, k, check, eps, tol) for k in range(size)]

@@ -159,3 +159,17 @@ def test_output_is_strict_json(run):
     for line in out.splitlines():
         json.loads(line, parse_constant=lambda token: (_ for _ in ()).throw(ValueError(token)))
     assert code == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "kind"),
+    [
+        (["batch", "x +"], "syntax"),
+        (["batch", "x", "--chunk", "0"], "input"),
+        (["batch", "x", "--chunk", "z"], "input"),
+    ],
+)
+def test_a_wrong_program_or_option_is_one_json_error_line_without_json(run, args, kind):
+    code, out, err = run(*args, input='{"x": 1}\n')
+    assert code == 2 and err.startswith("error: ")
+    assert [json.loads(line)["error"]["type"] for line in out.splitlines()] == [kind]
