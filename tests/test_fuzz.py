@@ -178,7 +178,7 @@ def cli(*args: str, stdin: str | bytes | None = None, seconds: float = 30) -> tu
     assert escaped is None or isinstance(escaped, SystemExit), (
         f"{type(escaped).__name__}: {escaped} escaped for {args!r}"
     )
-    assert result.exit_code in (0, 1, 2), (result.exit_code, args)
+    assert result.exit_code in (0, 1, 2), (result.exit_code, args, result.stderr[-2000:])  # 70: a bug
     assert "Traceback" not in result.stderr
     return result.exit_code, result.stdout, result.stderr
 
@@ -247,6 +247,89 @@ def test_command_on_anything_long(text, flags):
     code, _, _ = cli_json("eval", "--json", *flags, *COMMON_VALUES, "--", text)
     cli("eval", *flags, *COMMON_VALUES, "--", text)
     tally(f"command long run: exit {code}")
+
+
+# -- the other commands: trace, paths, graph and batch ---------------------------------------------
+
+
+def assert_json_document(code: int, stdout: str) -> dict:
+    """One strict JSON object on stdout; the error object exactly when the exit is 2."""
+    document = strict_json(stdout)
+    assert isinstance(document, dict)
+    assert (set(document) == {"error"}) == (code == 2), (code, document)
+    return document
+
+
+HOMEWORK = st.sampled_from(
+    [
+        ["trace", "--json"],
+        ["trace"],
+        ["paths", "--wrt", "x", "--json"],
+        ["paths", "--wrt", "a", "--max-paths", "3"],
+        ["graph", "--format", "dot"],
+        ["graph", "--format", "mermaid"],
+        ["graph", "--format", "tree"],
+    ]
+)
+
+
+def homework_outcome(text: str, command: list[str]) -> str:
+    """trace, paths and graph on any text: exit 0, 1 or 2, no traceback, strict JSON under --json."""
+    code, stdout, _ = cli(*command, *COMMON_VALUES, "--", text)
+    if "--json" in command:
+        assert_json_document(code, stdout)
+    return f"command {command[0]}: exit {code}"
+
+
+@settings(max_examples=100)
+@given(anything, HOMEWORK)
+def test_homework_commands_on_anything(text, command):
+    tally(homework_outcome(text, command))
+
+
+@pytest.mark.slow
+@given(anything, HOMEWORK)
+def test_homework_commands_on_anything_long(text, command):
+    tally(f"{homework_outcome(text, command)} (long run)")
+
+
+POINT_LINES = st.one_of(
+    st.fixed_dictionaries({"x": st.floats(), "y": st.floats()}).map(json.dumps),  # NaN and inf too
+    st.dictionaries(st.sampled_from(["x", "y", "a", "exp"]), st.integers() | st.text(max_size=5)).map(
+        json.dumps
+    ),
+    st.text(max_size=30).filter(lambda line: "\n" not in line and "\r" not in line),
+)
+
+
+BATCH_PROGRAMS = st.one_of(
+    mutated_programs().map(lambda pair: pair[0]), st.sampled_from(["x * y", "sin(x) / y"])
+)
+BATCH_FLAGS = st.sampled_from([[], ["--check"], ["--chunk", "2"]])
+
+
+def batch_outcome(text: str, lines: list[str], flags: list[str]) -> str:
+    """batch: one strict JSON line out per line in (or one error object for a bad program)."""
+    code, stdout, _ = cli("batch", *flags, "--", text, stdin="\n".join(lines) + "\n")
+    documents = [strict_json(line) for line in stdout.splitlines()]
+    if len(documents) == 1 and set(documents[0]) == {"error"}:
+        assert code == 2  # the program itself, or an option, is wrong
+    else:
+        assert [document["line"] for document in documents] == list(range(1, len(lines) + 1))
+        assert (code == 2) == any("error" in document for document in documents)
+    return f"command batch: exit {code}"
+
+
+@settings(max_examples=100)
+@given(BATCH_PROGRAMS, st.lists(POINT_LINES, min_size=1, max_size=6), BATCH_FLAGS)
+def test_batch_on_random_points(text, lines, flags):
+    tally(batch_outcome(text, lines, flags))
+
+
+@pytest.mark.slow
+@given(BATCH_PROGRAMS, st.lists(POINT_LINES, min_size=1, max_size=6), BATCH_FLAGS)
+def test_batch_on_random_points_long(text, lines, flags):
+    tally(f"{batch_outcome(text, lines, flags)} (long run)")
 
 
 # -- a real process, for a handful ---------------------------------------------------------------
