@@ -173,3 +173,13 @@ def test_a_wrong_program_or_option_is_one_json_error_line_without_json(run, args
     code, out, err = run(*args, input='{"x": 1}\n')
     assert code == 2 and err.startswith("error: ")
     assert [json.loads(line)["error"]["type"] for line in out.splitlines()] == [kind]
+
+
+def test_a_program_without_inputs_answers_every_point(run):
+    """Found by the fuzzer: `u = 0.0` at two points stopped with a StopIteration."""
+    code, out, _ = run("batch", "u = 2.0; u * 3", input='{"x": 0.0}\n{}\n')
+    assert code == 0
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"line": 1, "value": 6.0, "gradients": {}},
+        {"line": 2, "value": 6.0, "gradients": {}},
+    ]
