@@ -261,3 +261,27 @@ def test_a_bug_of_ours_is_reported_in_two_lines_not_a_traceback(run, monkeypatch
     monkeypatch.setenv("BACKPROP_TRACEBACK", "1")  # for a developer: the exception itself
     result = CliRunner().invoke(load_commands(), ["eval", "a", "--a", "1"])
     assert isinstance(result.exception, ZeroDivisionError)
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["--x", "abc"], "write e.g. --x 2.5 or --x '[1, 2]' or --x @FILE"),
+        (["--var", "x=abc"], "write e.g. --var x=2.5 or --var x='[1, 2]' or --var x=@FILE"),
+        (
+            ["--x", "1", "--expect", "x=abc"],
+            "write e.g. --expect x=2.5 or --expect x='[1, 2]' or --expect x=@FILE",
+        ),
+        (["--var", "x=[1,"], "write e.g. --var x='[[2, 1], [1, 1]]'"),
+    ],
+)
+def test_a_bad_value_hint_is_spelled_the_way_the_value_was_given(run_json, args, hint):
+    code, document = run_json("eval", "x", *args)
+    assert code == 2 and document["error"]["hint"] == hint
+
+
+def test_a_bad_value_in_a_vars_file_hints_in_json(run_json, tmp_path):
+    path = tmp_path / "values.json"
+    path.write_text('{"x": "abc"}')
+    code, document = run_json("eval", "x", "--vars", str(path))
+    assert code == 2 and document["error"]["hint"] == 'write e.g. "x": 2.5 or "x": [1, 2] or "x": "@FILE"'
