@@ -371,7 +371,7 @@ def print_check(console, check: CheckReport, limit: int | None) -> None:
             else (
                 "[yellow]⚠ kink[/yellow]"
                 if at_kink
-                else ("[yellow]? undefined[/yellow]" if each.numeric is None else "[red]✗[/red]")
+                else ("[yellow]? not checkable[/yellow]" if each.numeric is None else "[red]✗[/red]")
             )
         )
         table.add_row(
@@ -395,6 +395,9 @@ def print_check(console, check: CheckReport, limit: int | None) -> None:
                 f"{item.name}: {len(item.elements)} of {item.size} elements checked (a seeded sample; --check-samples N)"
             )
     verdict = "[green]passed[/green]" if check.passed else "[red]FAILED[/red]"
+    unchecked = sum(each.numeric is None for _, each, _ in rows)
+    if unchecked:  # a pass over nothing must not read as a pass over everything
+        verdict += f" [yellow]({unchecked} of {len(rows)} not checkable: see the warnings)[/yellow]"
     console.print(
         f"gradient check {verdict}: max abs error {check.max_abs_error:.2e}, max rel error {check.max_rel_error:.2e}"
     )

@@ -101,16 +101,22 @@ def _one_point(program: Program, inputs: Mapping, k: int, check: bool, eps: floa
 
 
 def _vector_check(program: Program, inputs: dict, gradients: dict, size: int, eps: float, tol: float):
-    """Central differences for every point at once. A point whose check does not pass cleanly
-    gets None, so that the scalar check (which knows about kinks) decides it."""
+    """The check's numeric slope (graph/check.py: Richardson over central differences at h and
+    h/2) for every point at once. A point whose check does not pass cleanly gets None, so that the
+    scalar check (which knows about kinks and unsettled slopes) decides it."""
     np = kernels.numpy()
     numeric: dict = {}
+
+    def central(name, x, h):
+        above = forward(program, {**inputs, name: x + h}, strict=False)[program.output]
+        below = forward(program, {**inputs, name: x - h}, strict=False)[program.output]
+        return (above - below) / (2.0 * h)
+
     with np.errstate(all="ignore"):
         for name, x in inputs.items():
             h = eps * np.maximum(1.0, np.abs(x))
-            above = forward(program, {**inputs, name: x + h}, strict=False)[program.output]
-            below = forward(program, {**inputs, name: x - h}, strict=False)[program.output]
-            numeric[name] = np.broadcast_to((above - below) / (2.0 * h), (size,))
+            richardson = (4.0 * central(name, x, h / 2) - central(name, x, h)) / 3.0
+            numeric[name] = np.broadcast_to(richardson, (size,))
     reports: list = []
     for k in range(size):
         items = []
