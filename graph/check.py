@@ -32,6 +32,10 @@ from .kernels import numpy
 from .limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
 from .program import Program
 
+LADDER = 16
+"""At most this many smaller steps (h/10, h/100, …) a disagreement is taken again at; the ladder
+also stops where rounding noise grows or x ± h/2 is x itself."""
+
 ROUNDING = 32
 """L itself is only known to a few ε·|L| after many operations (a sum of a million terms more), so
 the numeric slope carries ~ε·|L|/h of rounding noise; ROUNDING·ε·|L|/h of it is allowed. It is
@@ -192,8 +196,9 @@ def _slope(program: Program, point: dict, name: str, x: float, h: float, array=N
     finally:
         if array is not None:
             array.flat[flat] = x
-    coarse = (outputs[0] - outputs[1]) / (2.0 * h)
-    fine = (outputs[2] - outputs[3]) / h
+    # The steps actually taken: x ± h rounds to a float, so divide by what the float moved.
+    coarse = (outputs[0] - outputs[1]) / ((x + h) - (x - h))
+    fine = (outputs[2] - outputs[3]) / ((x + h / 2) - (x - h / 2))
     rounding = ROUNDING * sys.float_info.epsilon / h
     noise_coarse = rounding * max(abs(outputs[0]), abs(outputs[1]))
     noise_fine = 2.0 * rounding * max(abs(outputs[2]), abs(outputs[3]))
@@ -202,27 +207,55 @@ def _slope(program: Program, point: dict, name: str, x: float, h: float, array=N
 
 def _compare(label: str, analytic: float, x: float, eps: float, tol: float, slope_at) -> tuple:
     """(numeric, abs_error, rel_error, passed, note) for one input or element: `slope_at(h)`, at
-    h = eps·max(1, |x|), against the analytic gradient. A disagreement is a failure only if the
-    slope has settled, i.e. the slope at h/2 agrees with it; otherwise, or where L is undefined at
-    x ± h, numeric is None with a note (not checkable, no failure)."""
-    h = eps * max(1.0, abs(x))
-    try:
-        slope = slope_at(h)
-        abs_error, rel_error = _errors(slope.value, analytic)
-        allowed = tol * max(1.0, abs(analytic)) + slope.noise
-        if abs_error <= allowed:
-            return slope.value, abs_error, rel_error, True, None
-        finer = slope_at(h / 2)
-    except BackpropError as failure:
-        return None, None, None, False, f"not defined at {label} ± h: {failure.message}"
-    moved = abs(finer.value - slope.value)
-    if moved > allowed + finer.noise:
-        note = (
-            f"the numeric slope has not settled at h = {h:.3g} ({slope.value:.6g}, and {finer.value:.6g} "
-            f"at h/2): L varies too fast at this scale to tell; try a smaller --eps"
+    h = eps·max(1, |x|), against the analytic gradient.
+
+    A disagreement is taken again at h/10, h/100, …, so that a step too large for L's curvature
+    (sin(x) at x = 10⁷, where h = 10) finds the slope: a step that agrees passes. The ladder stops
+    where rounding noise grows, or where x ± h/2 would round to x. It is a failure only when the
+    last three steps agree with each other (the slope has settled) and, unless the ladder reached
+    the rounding noise, on a slope that is not lost in the tolerance: far beyond L's scale every
+    step averages L to about 0 (sin(x) at x = 10¹⁸, where floats are 128 apart). Otherwise, or
+    where L is undefined at x ± h, numeric is None with a note: not checkable, and no failure."""
+    first = h = eps * max(1.0, abs(x))
+    if (x + h / 2) - (x - h / 2) == 0:
+        return (
+            None,
+            None,
+            None,
+            False,
+            f"h = {h:.3g} is below the float grid around {label} = {x:.6g}: use a larger --eps",
         )
-        return None, None, None, False, note
-    return slope.value, abs_error, rel_error, False, None
+    allowed = tol * max(1.0, abs(analytic))
+    slopes: list[Slope] = []
+    while True:
+        try:
+            slopes.append(slope_at(h))
+        except BackpropError as failure:
+            return None, None, None, False, f"not defined at {label} ± h: {failure.message}"
+        slope = slopes[-1]
+        abs_error, rel_error = _errors(slope.value, analytic)
+        if abs_error <= allowed + slope.noise:
+            return slope.value, abs_error, rel_error, True, None
+        at_noise_floor = slope.noise > allowed / 4
+        if at_noise_floor or len(slopes) > LADDER or (x + h / 20) - (x - h / 20) == 0:
+            break
+        h /= 10
+    last = [each.value for each in slopes[-3:]]
+    settled = len(last) == 3 and max(last) - min(last) <= allowed + 2 * max(
+        each.noise for each in slopes[-3:]
+    )
+    if settled and (at_noise_floor or max(map(abs, last)) > allowed):
+        return slope.value, abs_error, rel_error, False, None
+    advice = "try another --eps"
+    if at_noise_floor:
+        floor = "rounding noise allows no smaller step"
+    elif len(slopes) > LADDER:
+        floor = f"{LADDER} steps smaller"
+    else:
+        floor = f"the float grid around {label} = {x:.6g} allows no smaller step"
+        advice = "no numeric slope can tell there"
+    note = f"the numeric slope does not settle from h = {first:.3g} down to {h:.3g} ({floor}): {advice}"
+    return None, None, None, False, note
 
 
 def _errors(numeric: float, analytic: float) -> tuple[float, float]:

@@ -134,9 +134,9 @@ def test_gradient_check_at_a_kink_warns_instead_of_failing():
     assert report.kink_nodes == [1]
 
 
-@pytest.mark.parametrize("x", [0.3, 33816.0])
+@pytest.mark.parametrize("x", [0.3, 33816.0, 1e7])
 def test_gradient_check_catches_a_wrong_rule(monkeypatch, x):
-    """Also where the step h = eps·|x| = 0.034 is large for sin: the slope settles, the rule is wrong."""
+    """Also where the step h = eps·|x| is large for sin (0.034, 10): smaller steps settle the slope."""
     from backprop.graph import ops
 
     wrong = ops.Op("sin", 1, ops.OPS["sin"].forward, lambda g, out, x: (g * 2.0 * math.cos(x),))
@@ -152,12 +152,30 @@ def test_gradient_check_is_exact_enough_where_the_step_is_large_for_the_curvatur
     assert report.passed and report.max_rel_error < 1e-7
 
 
-def test_gradient_check_says_when_the_slope_has_not_settled():
-    """At x = 1e7, h = 10 spans more than a period of sin: no numeric slope means anything there."""
-    report = gradient_check(evaluate("sin(x) + y", x=1e7, y=1.0))
+@pytest.mark.parametrize("x", [1e7, 1895732067.0, 1e12])
+def test_gradient_check_takes_smaller_steps_where_the_first_is_too_large(x):
+    """h = eps·|x| spans periods of sin; h/10, h/100, … find the slope (the fuzzer found 1.9e9)."""
+    report = gradient_check(evaluate("sin(x) / y", x=x, y=2.0))
+    assert report.passed and report.inputs[0].numeric is not None and report.max_rel_error < 1e-5
+
+
+def test_gradient_check_is_not_checkable_where_the_float_grid_is_too_coarse():
+    """At x = 1e18 floats are 128 apart, more than a period of sin: no numeric slope means anything."""
+    report = gradient_check(evaluate("sin(x) + y", x=1e18, y=1.0))
     by_name = {item.name: item for item in report.inputs}
-    assert by_name["x"].numeric is None and "has not settled at h = 10" in by_name["x"].note
+    assert by_name["x"].numeric is None and "does not settle from h = 1e+12" in by_name["x"].note
     assert by_name["y"].passed and report.passed
+
+
+def test_a_slope_that_never_settles_is_not_checkable():
+    """The rule itself, with a slope that jumps at every step and never meets the gradient."""
+    from backprop.graph.check import Slope, _compare
+
+    jumps = iter(range(1, 100))
+    numeric, *_, passed, note = _compare(
+        "x", 0.0, 1.0, 1e-6, 1e-4, lambda h: Slope(float(next(jumps)), 1e-10)
+    )
+    assert numeric is None and not passed and "does not settle from h = 1e-06" in note
 
 
 def test_gradient_check_where_the_program_is_undefined_nearby():
