@@ -194,6 +194,8 @@ def assert_json_outcome(code: int, stdout: str) -> dict:
         assert (error["line"] is None) == (error["column"] is None)
     else:
         assert {"expression", "output", "value", "gradients", "nodes"} <= set(document)
+    # Every rule is right (test_ops, the SymPy oracle), so a failed --check would be the check lying.
+    assert code != 1, document.get("check")
     return document
 
 
@@ -247,6 +249,46 @@ def test_command_on_anything_long(text, flags):
     code, _, _ = cli_json("eval", "--json", *flags, *COMMON_VALUES, "--", text)
     cli("eval", *flags, *COMMON_VALUES, "--", text)
     tally(f"command long run: exit {code}")
+
+
+# -- the gradient check itself: never a failure of a right gradient ------------------------------
+
+CHECKED_PROGRAMS = st.sampled_from(
+    [
+        "sin(x) * y",
+        "exp(x / 1e3) * cos(y)",
+        "tanh(x) * y**2",
+        "log(1 + x**2) / y",
+        "sqrt(x**2 + y**2)",
+        "x**3 - y",
+    ]
+)
+POINTS_OF_EVERY_SIZE = st.tuples(
+    st.floats(-1e300, 1e300), st.floats(-1e6, 1e6).filter(lambda v: abs(v) > 1e-3)
+)
+
+
+def check_outcome(text: str, point: tuple[float, float]) -> str:
+    """--check at points of every magnitude (sin at 1e18, where floats are 128 apart): it passes,
+    or says an input is not checkable, or the program is undefined there; it never fails."""
+    x, y = point
+    code, document, _ = cli_json("eval", "--json", "--check", "--x", repr(x), "--y", repr(y), "--", text)
+    if code == 2:
+        return "check: a domain error at the point"
+    checkable = [item["numeric"] is not None for item in document["check"]["inputs"].values()]
+    return f"check: passed, {sum(checkable)} of {len(checkable)} inputs checkable"
+
+
+@settings(max_examples=100)
+@given(CHECKED_PROGRAMS, POINTS_OF_EVERY_SIZE)
+def test_the_check_never_fails_a_right_gradient(text, point):
+    tally(check_outcome(text, point))
+
+
+@pytest.mark.slow
+@given(CHECKED_PROGRAMS, POINTS_OF_EVERY_SIZE)
+def test_the_check_never_fails_a_right_gradient_long(text, point):
+    tally(f"{check_outcome(text, point)} (long run)")
 
 
 # -- the other commands: trace, paths, graph and batch ---------------------------------------------
@@ -317,6 +359,7 @@ def batch_outcome(text: str, lines: list[str], flags: list[str]) -> str:
     else:
         assert [document["line"] for document in documents] == list(range(1, len(lines) + 1))
         assert (code == 2) == any("error" in document for document in documents)
+        assert code != 1, documents  # a failed --check would be the check lying (see assert_json_outcome)
     return f"command batch: exit {code}"
 
 
