@@ -183,12 +183,18 @@ def cli(*args: str, stdin: str | bytes | None = None, seconds: float = 30) -> tu
     return result.exit_code, result.stdout, result.stderr
 
 
-def assert_json_outcome(code: int, stdout: str) -> dict:
+def assert_json_document(code: int, stdout: str) -> dict:
     """Under --json: exactly one strict JSON object, an error object exactly when the exit is 2."""
     document = strict_json(stdout)
     assert isinstance(document, dict)
+    assert (set(document) == {"error"}) == (code == 2), (code, document)
+    return document
+
+
+def assert_json_outcome(code: int, stdout: str) -> dict:
+    """eval --json: a document as above, with a well-formed error or the evaluation's keys."""
+    document = assert_json_document(code, stdout)
     if code == 2:
-        assert set(document) == {"error"}, document
         error = document["error"]
         assert error["type"] in KINDS and error["message"]
         assert (error["line"] is None) == (error["column"] is None)
@@ -292,14 +298,6 @@ def test_the_check_never_fails_a_right_gradient_long(text, point):
 
 
 # -- the other commands: trace, paths, graph and batch ---------------------------------------------
-
-
-def assert_json_document(code: int, stdout: str) -> dict:
-    """One strict JSON object on stdout; the error object exactly when the exit is 2."""
-    document = strict_json(stdout)
-    assert isinstance(document, dict)
-    assert (set(document) == {"error"}) == (code == 2), (code, document)
-    return document
 
 
 HOMEWORK = st.sampled_from(
