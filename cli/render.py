@@ -110,16 +110,12 @@ def _elements_json(item) -> dict:
 
 
 def error_json(error: BackpropError) -> dict:
+    return _error_object(error.kind, error.message, error.line, error.column, error.hint)
+
+
+def _error_object(kind: str, message: str, line: int | None, column: int | None, hint: str | None) -> dict:
     """The same five keys on every error (`hint` null when there is none), so scripts need not probe."""
-    return {
-        "error": {
-            "type": error.kind,
-            "message": error.message,
-            "line": error.line,
-            "column": error.column,
-            "hint": error.hint or None,
-        }
-    }
+    return {"error": {"type": kind, "message": message, "line": line, "column": column, "hint": hint or None}}
 
 
 def print_json(document: dict) -> None:
@@ -160,9 +156,7 @@ def print_internal_error(failure: Exception, json_output: bool) -> None:
     )
     sys.stderr.write(f"error: {message}\nhint: {hint}\n")
     if json_output:
-        print_json(
-            {"error": {"type": "internal", "message": message, "line": None, "column": None, "hint": hint}}
-        )
+        print_json(_error_object("internal", message, None, None, hint))
 
 
 def warn(message: str) -> None:
