@@ -134,14 +134,32 @@ def error_text(error: BackpropError, source: str | None) -> str:
         if source is not None:
             source_lines = source.split("\n")
             if 0 < error.line <= len(source_lines):
-                text = source_lines[error.line - 1].replace("\t", " ")
+                text, offset, width = _window(
+                    source_lines[error.line - 1].replace("\t", " "), error.column - 1, error.width
+                )
                 gutter = str(error.line)
                 lines.append(f"{' ' * len(gutter)} |")
                 lines.append(f"{gutter} | {text}")
-                lines.append(f"{' ' * len(gutter)} | {' ' * (error.column - 1)}{'^' * error.width}")
+                lines.append(f"{' ' * len(gutter)} | {' ' * offset}{'^' * width}")
     if error.hint:
         lines.append(f"hint: {error.hint}")
     return "\n".join(lines)
+
+
+ERROR_LINE_WIDTH = 100
+"""A longer source line is shown as a window of this many characters around the error's place."""
+
+
+def _window(text: str, start: int, width: int) -> tuple[str, int, int]:
+    """(the part of `text` to show, where the caret starts in it, how many carets): the whole line
+    when it is short, else ERROR_LINE_WIDTH characters from a little before `start`, with …"""
+    if len(text) <= ERROR_LINE_WIDTH:
+        return text, start, width
+    first = max(0, min(start - ERROR_LINE_WIDTH // 3, len(text) - ERROR_LINE_WIDTH))
+    last = first + ERROR_LINE_WIDTH
+    shown = ("…" if first else "") + text[first:last] + ("…" if last < len(text) else "")
+    offset = start - first + (1 if first else 0)
+    return shown, offset, max(1, min(width, last - start))
 
 
 def print_error(error: BackpropError, source: str | None) -> None:

@@ -285,3 +285,12 @@ def test_a_bad_value_in_a_vars_file_hints_in_json(run_json, tmp_path):
     path.write_text('{"x": "abc"}')
     code, document = run_json("eval", "x", "--vars", str(path))
     assert code == 2 and document["error"]["hint"] == 'write e.g. "x": 2.5 or "x": [1, 2] or "x": "@FILE"'
+
+
+def test_a_long_line_is_shown_as_a_window_around_the_error(run):
+    """100,000 open brackets: the caret line must not be 100,000 spaces long."""
+    code, _, err = run("eval", "-", "--x", "1", input="(" * 100_000 + "x")
+    assert code == 2
+    shown, carets = err.splitlines()[3:5]
+    assert shown == "1 | …" + "(" * 99 + "x" and carets == "  | " + " " * 101 + "^"  # just past the end
+    assert max(map(len, err.splitlines())) < 200
