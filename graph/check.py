@@ -218,13 +218,8 @@ def _compare(label: str, analytic: float, x: float, eps: float, tol: float, slop
     where L is undefined at x ± h, numeric is None with a note: not checkable, and no failure."""
     first = h = eps * max(1.0, abs(x))
     if (x + h / 2) - (x - h / 2) == 0:
-        return (
-            None,
-            None,
-            None,
-            False,
-            f"h = {h:.3g} is below the float grid around {label} = {x:.6g}: use a larger --eps",
-        )
+        note = f"h = {h:.3g} is below the float grid around {label} = {x:.6g}: use a larger --eps"
+        return None, None, None, False, note
     allowed = tol * max(1.0, abs(analytic))
     slopes: list[Slope] = []
     while True:
