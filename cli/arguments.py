@@ -15,7 +15,6 @@ from ..graph.values import as_value
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SHORT_OPTION = re.compile(r"-[A-Za-z]\Z")
-QUOTE, EXAMPLE_MATRIX = "'", "'[[2, 1], [1, 1]]'"
 
 
 def split_arguments(
@@ -152,7 +151,7 @@ def _value(name: str, raw: object, how: str):
 def _spelled(name: str, how: str, value: str) -> str:
     """How to give `name` this value the way it was given (`how`): --x 2.5, --var x=2.5, "x": 2.5."""
     if " " in how:  # from a file: --vars FILE, --expect-file FILE, where a file name is a string
-        value = value.strip(QUOTE)
+        value = value.strip("'")
         return f'"{name}": "{value}"' if value.startswith("@") else f'"{name}": {value}'
     return f"--{name} {value}" if how == f"--{name}" else f"{how} {name}={value}"
 
@@ -171,7 +170,7 @@ def _parse_list(name: str, text: str, how: str) -> list:
     def fail(column: int, what: str) -> InputError:
         return InputError(
             f"the value of {name} ({how}) is not a list of numbers: {what} at column {column}: {text[:60]!r}",
-            hint=f"write e.g. {_spelled(name, how, EXAMPLE_MATRIX)}",
+            hint="write e.g. " + _spelled(name, how, "'[[2, 1], [1, 1]]'"),
         )
 
     for match in _LIST_TOKEN.finditer(text):
