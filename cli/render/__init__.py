@@ -10,13 +10,13 @@ import math
 import sys
 from typing import TYPE_CHECKING
 
-from ..graph.engine import format_value
-from ..graph.errors import BackpropError
-from ..graph.kernels import numpy, shape
+from ...graph.engine import format_value
+from ...graph.errors import BackpropError
+from ...graph.kernels import numpy, shape
 
 if TYPE_CHECKING:
-    from ..graph.check import CheckReport
-    from ..graph.engine import Evaluation
+    from ...graph.check import CheckReport
+    from ...graph.engine import Evaluation
 
 DEFAULT_ROWS = 40
 """Past this many nodes the table shows only the inputs, the named nodes and the output."""
