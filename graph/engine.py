@@ -18,6 +18,7 @@ from .errors import BackpropError, DomainError, InputError, NameError_, ShapeErr
 from .limits import elements_error
 from .ops import CONST, CONSTANTS, FUNCTIONS
 from .program import MANY_INPUTS, Program
+from .values import value_text
 
 
 def check_inputs(program: Program, given: Mapping[str, object]) -> list[str]:
@@ -331,7 +332,7 @@ def _describe_inputs(program: Program, node_id: int, values: list) -> str:
         if program.ops[i] is CONST:
             parts.append(text)  # a literal says its own value
         else:
-            parts.append(f"{text} = {format_value(values[i])}")
+            parts.append(f"{text} = {value_text(values[i])}")
     return ", ".join(parts)
 
 
@@ -408,15 +409,3 @@ def _where_not_finite(value) -> str:
     np = kernels.numpy()
     index = np.argwhere(~np.isfinite(value))[0]
     return f" at [{', '.join(str(int(i)) for i in index)}]"
-
-
-def format_value(value) -> str:
-    """A short human spelling of a value: 6 significant digits, no negative zero; a small array
-    in full, a large one by its shape."""
-    if isinstance(value, float):
-        return f"{value + 0.0:.6g}"
-    dims = kernels.shape(value)
-    if len(dims) and value.size <= 12:  # on one line: messages and trace steps are single lines
-        text = kernels.numpy().array2string(value + 0.0, precision=6, separator=", ", max_line_width=10**6)
-        return " ".join(text.split())
-    return f"an array of {kernels.describe_shape(dims)}"

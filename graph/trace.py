@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .engine import Evaluation, fit_gradient, format_value
+from .engine import Evaluation, fit_gradient
 from .ops import CONST, Op
 from .program import Program
+from .values import value_text
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def forward_steps(evaluation: Evaluation, labels: list[str]) -> list[ForwardStep
     for node in program.nodes:
         if node.inputs:
             formula = spell(node.op, [labels[i] for i in node.inputs])
-            numbers = [format_value(values[i]) for i in node.inputs]
+            numbers = [value_text(values[i]) for i in node.inputs]
             if node.op.symbol is not None:  # 7 + (-3), not 7 + -3
                 numbers = [f"({text})" if text.startswith("-") else text for text in numbers]
             operands = spell(node.op, numbers)

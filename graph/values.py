@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .errors import InputError
-from .kernels import numpy
+from .kernels import numpy, shape
 
 MAX_DIMENSIONS = 32
 """Deeper nesting is refused (NumPy itself stops at 64 dimensions)."""
@@ -149,3 +149,56 @@ def _describe(item: object) -> str:
     if isinstance(item, str):
         return f"the text {item[:40]!r}"
     return repr(item)[:40]
+
+
+# -- how a value is written: the one formatter of every table, trace, drawing and message -------
+
+SCALAR_DIGITS = 6  # significant digits of a scalar, and of every element with `full`
+COMPACT_ELEMENTS = 12
+"""A tensor of at most this many elements is written on one line; a larger one as its shape and
+min/mean/max (--full prints every tensor whole after the tables)."""
+COMPACT_DIGITS = 4  # significant digits of a tensor's elements on one line
+
+
+def value_text(value, full: bool = False) -> str:
+    """A value for people. A scalar: 6 significant digits. A tensor of at most COMPACT_ELEMENTS
+    elements: on one line, elements to 4 significant digits and aligned, `[[-4, -8], [ 4,  8]]`;
+    a larger one: `shape (1000, 1000) · min … · mean … · max …`. With `full`, every element of
+    any tensor to 6 digits, one row per line."""
+    if isinstance(value, float):  # a NumPy float64 too
+        return f"{value + 0.0:.{SCALAR_DIGITS}g}"  # + 0.0: never -0
+    if full:
+        return _nested(value, SCALAR_DIGITS, one_line=False)
+    if value.size <= COMPACT_ELEMENTS:
+        return _nested(value, COMPACT_DIGITS, one_line=True)
+    np = numpy()
+    low, mean, high = (
+        f"{float(stat) + 0.0:.{COMPACT_DIGITS}g}" for stat in (np.min(value), np.mean(value), np.max(value))
+    )
+    return f"shape {shape_text(value)} · min {low} · mean {mean} · max {high}"
+
+
+def shape_text(value) -> str:
+    """`(2, 2)`, `(3,)`, or `scalar`."""
+    dims = shape(value)
+    if not dims:
+        return "scalar"
+    return f"({', '.join(map(str, dims))}{',' if len(dims) == 1 else ''})"
+
+
+def _nested(array, digits: int, one_line: bool) -> str:
+    """Brackets as NumPy nests them, elements right-aligned to one width."""
+    texts = [f"{element + 0.0:.{digits}g}" for element in array.flat]
+    width = max(map(len, texts))
+    texts = [text.rjust(width) for text in texts]
+    dims = array.shape
+
+    def block(start: int, axis: int) -> str:
+        """The sub-array that starts at flat position `start`, from `axis` inwards."""
+        if axis == len(dims) - 1:
+            return "[" + ", ".join(texts[start : start + dims[axis]]) + "]"
+        stride = len(texts) // math.prod(dims[: axis + 1])
+        separator = ", " if one_line else ",\n" + " " * (axis + 1)
+        return "[" + separator.join(block(start + i * stride, axis + 1) for i in range(dims[axis])) + "]"
+
+    return block(0, 0)

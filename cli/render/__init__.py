@@ -10,9 +10,9 @@ import math
 import sys
 from typing import TYPE_CHECKING
 
-from ...graph.engine import format_value
 from ...graph.errors import BackpropError
-from ...graph.kernels import numpy, shape
+from ...graph.kernels import shape
+from ...graph.values import shape_text, value_text
 
 if TYPE_CHECKING:
     from ...graph.check import CheckReport
@@ -21,11 +21,6 @@ if TYPE_CHECKING:
 DEFAULT_ROWS = 40
 """Past this many nodes the table shows only the inputs, the named nodes and the output."""
 
-COMPACT_ELEMENTS = 12
-"""A tensor of at most this many elements is printed in its cell; a larger one as its shape and
-min/mean/max (--full prints every tensor whole after the tables)."""
-COMPACT_DIGITS = 4  # significant digits of a tensor's elements in a cell
-FULL_DIGITS = 6  # with --full, as scalars are printed
 
 
 # -- JSON --------------------------------------------------------------------------------------
@@ -179,53 +174,6 @@ def print_internal_error(failure: Exception, json_output: bool) -> None:
 
 def warn(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
-
-
-# -- values as text: the one formatter of every table, trace and drawing -----------------------
-
-
-def value_text(value, full: bool = False) -> str:
-    """A value for people. A scalar: 6 significant digits. A tensor of at most COMPACT_ELEMENTS
-    elements: on one line, elements to 4 significant digits and aligned, `[[-4, -8], [ 4,  8]]`;
-    a larger one: `shape (1000, 1000) · min … · mean … · max …`. With `full`, every element of
-    any tensor to 6 digits, one row per line."""
-    if type(value) is float:
-        return format_value(value)
-    if full:
-        return _nested(value, FULL_DIGITS, one_line=False)
-    if value.size <= COMPACT_ELEMENTS:
-        return _nested(value, COMPACT_DIGITS, one_line=True)
-    np = numpy()
-    low, mean, high = (
-        f"{float(stat) + 0.0:.{COMPACT_DIGITS}g}" for stat in (np.min(value), np.mean(value), np.max(value))
-    )
-    return f"shape {shape_text(value)} · min {low} · mean {mean} · max {high}"
-
-
-def shape_text(value) -> str:
-    """`(2, 2)`, `(3,)`, or `scalar`."""
-    dims = shape(value)
-    if not dims:
-        return "scalar"
-    return f"({', '.join(map(str, dims))}{',' if len(dims) == 1 else ''})"
-
-
-def _nested(array, digits: int, one_line: bool) -> str:
-    """Brackets as NumPy nests them, elements right-aligned to one width."""
-    texts = [f"{element + 0.0:.{digits}g}" for element in array.flat]
-    width = max(map(len, texts))
-    texts = [text.rjust(width) for text in texts]
-    dims = array.shape
-
-    def block(start: int, axis: int) -> str:
-        """The sub-array that starts at flat position `start`, from `axis` inwards."""
-        if axis == len(dims) - 1:
-            return "[" + ", ".join(texts[start : start + dims[axis]]) + "]"
-        stride = len(texts) // math.prod(dims[: axis + 1])
-        separator = ", " if one_line else ",\n" + " " * (axis + 1)
-        return "[" + separator.join(block(start + i * stride, axis + 1) for i in range(dims[axis])) + "]"
-
-    return block(0, 0)
 
 
 def inputs_header(evaluation: Evaluation) -> str | None:
@@ -388,8 +336,8 @@ def print_check(console, check: CheckReport, limit: int | None) -> None:
         )
         table.add_row(
             label,
-            format_value(each.analytic),
-            "—" if each.numeric is None else format_value(each.numeric),
+            value_text(each.analytic),
+            "—" if each.numeric is None else value_text(each.numeric),
             "—" if each.abs_error is None else f"{each.abs_error:.2e}",
             "—" if each.rel_error is None else f"{each.rel_error:.2e}",
             mark,
