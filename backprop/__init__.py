@@ -3,6 +3,10 @@
 >>> from backprop import evaluate
 >>> evaluate("(a + b) * c", a=7, b=3, c=2).gradients
 {'a': 2.0, 'b': 2.0, 'c': 10.0}
+
+This is the package face, and what the command line uses too: `parse` is the one way text
+becomes a Program. The floors beside this folder hold the rest: graph/ (the ops, the tape, the
+engine and the reports computed from an evaluation), parser/ (text → tape) and cli/ (the command).
 """
 
 from __future__ import annotations

@@ -335,3 +335,11 @@ def read_program(text: str | None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as failure:
         raise InputError(f"standard input is not valid UTF-8 (byte {failure.start})") from None
+
+
+def read_expectations(items: list[str] | None, path: Path | None) -> dict[str, object]:
+    """The answers to check, from `--expect NAME=VALUE` and an `--expect-file` JSON object."""
+    given = [parse_var_option(item, "--expect") for item in items or []]
+    if path is not None:
+        given += read_vars_file(path, "--expect-file")
+    return collect_values(given)

@@ -1,41 +1,42 @@
-"""What every command that takes a program shares: its options, reading the program and the
-values, and the error boundary where a BackpropError becomes a message, a JSON error object and
-exit code 2."""
+"""What every command that takes a program shares: PROGRAM with its `--NAME VALUE` inputs, --var,
+--vars, --json and the limits, read once into a ProgramInputs; and the error boundary where a
+BackpropError becomes a message, a JSON error object and exit code 2.
+
+A command declares only its own options and says `@takes_program()`; the shared ones are added to
+its signature here, so Typer lists them in every command's --help, and they are read and checked
+before the command's body runs.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import inspect
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..graph.errors import BackpropError, InputError
+from ..graph.limits import MAX_ELEMENTS, MAX_NODES
+from .arguments import collect_values, parse_var_option, read_program, read_vars_file, split_arguments
+from .render.json import error_json, print_json
+from .render.text import print_error, warn
+
 if TYPE_CHECKING:
     from ..graph.engine import Evaluation
     from ..graph.program import Program
 
-from ..graph.errors import BackpropError, InputError
-from ..graph.limits import MAX_ELEMENTS, MAX_NODES
-from . import render
-from .arguments import collect_values, parse_var_option, read_program, read_vars_file, split_arguments
-
 EXIT_USAGE = 2
 
-PROGRAM_COMMAND = {
+PROGRAM_SETTINGS = {
     # `--NAME VALUE` pairs are not declared options: Typer hands them over in ctx.args.
     "context_settings": {"allow_extra_args": True, "ignore_unknown_options": True},
     "options_metavar": "PROGRAM [--NAME VALUE]... [OPTIONS]",
 }
-"""Settings of a command that takes PROGRAM and --NAME VALUE inputs: @app.command(name, **PROGRAM_COMMAND)."""
+"""app.command keywords of a command that takes PROGRAM and --NAME VALUE inputs."""
 
-Var = Annotated[
-    list[str] | None,
-    typer.Option("--var", metavar="NAME=VALUE", help="An input value; repeatable. Also: --NAME VALUE."),
-]
-VarsFile = Annotated[
-    Path | None, typer.Option("--vars", metavar="FILE", help='A JSON object of input values, {"a": 7}.')
-]
 Json = Annotated[bool, typer.Option("--json", help="Print one strict JSON object instead of text.")]
 MaxNodes = Annotated[
     int, typer.Option("--max-nodes", metavar="N", help="Refuse programs of more nodes than this.")
@@ -43,6 +44,24 @@ MaxNodes = Annotated[
 MaxElements = Annotated[
     int, typer.Option("--max-elements", metavar="N", help="Refuse tensors of more elements than this.")
 ]
+_Var = Annotated[
+    list[str] | None,
+    typer.Option("--var", metavar="NAME=VALUE", help="An input value; repeatable. Also: --NAME VALUE."),
+]
+_VarsFile = Annotated[
+    Path | None, typer.Option("--vars", metavar="FILE", help='A JSON object of input values, {"a": 7}.')
+]
+
+
+def _option(name: str, annotation, default) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+# The shared options, in the order --help lists them: the values first, the limits last.
+_VALUES = (_option("var", _Var, None), _option("vars_file", _VarsFile, None))
+_JSON = _option("json_output", Json, False)
+_LIMITS = (_option("max_nodes", MaxNodes, MAX_NODES), _option("max_elements", MaxElements, MAX_ELEMENTS))
+_CONTEXT = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
 
 
 class Limits:
@@ -54,19 +73,73 @@ class Limits:
                 raise InputError(f"{option} must be at least 1, not {value}")
         self.max_nodes, self.max_elements = max_nodes, max_elements
 
+    def parse(self, source: str) -> Program:
+        """The program, parsed under these limits."""
+        from backprop import parse
 
-def parse_program(source: str, limits: Limits) -> Program:
-    """Parse a program under the limits."""
-    from ..parser import parse
+        return parse(source, max_nodes=self.max_nodes, max_elements=self.max_elements)
 
-    program = parse(source, max_nodes=limits.max_nodes)
-    program.max_elements = limits.max_elements
-    return program
+
+@dataclass
+class ProgramInputs:
+    """What a command was given: the program text, its input values (converted once), the limits
+    and whether to print JSON."""
+
+    source: str
+    values: dict[str, object]
+    limits: Limits
+    json: bool
+
+    def parse(self) -> Program:
+        return self.limits.parse(self.source)
+
+    def evaluate(self, program: Program | None = None) -> Evaluation:
+        """Evaluate the program (parsed here unless given) at the values, warning about values it
+        never uses."""
+        from ..graph.engine import check_inputs, evaluate
+
+        program = self.parse() if program is None else program
+        for name in check_inputs(program, self.values):
+            warn(f"{name} is given a value but the program never uses it")
+        return evaluate(program, {name: self.values[name] for name in program.inputs})
+
+
+def takes_program(*, json: bool = True) -> Callable:
+    """Make `function(given: ProgramInputs, **own_options)` a command that takes PROGRAM, its
+    `--NAME VALUE` inputs, --var, --vars, the limits and (with `json`) --json. Its body runs inside
+    the error boundary; the program text, once read, is what an error's caret points into."""
+
+    def decorate(function: Callable) -> Callable:
+        own = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for p in inspect.signature(function, eval_str=True).parameters.values()
+            if p.name != "given"
+        ]
+
+        def command(ctx: typer.Context, **options) -> None:
+            json_output = options.pop("json_output", False)
+            shared = {name: options.pop(name) for name in ("var", "vars_file", "max_nodes", "max_elements")}
+            with exit_on_error(json_output) as shown:
+                shown.source, values = read_inputs(ctx, shared["var"], shared["vars_file"])
+                limits = Limits(shared["max_nodes"], shared["max_elements"])
+                function(ProgramInputs(shown.source, values, limits, json_output), **options)
+
+        parameters = [_CONTEXT, *_VALUES, *([_JSON] if json else []), *own, *_LIMITS]
+        command.__signature__ = inspect.Signature(parameters)  # what Typer reads
+        command.__annotations__ = {}
+        command.__name__, command.__doc__, command.__module__ = (
+            function.__name__,
+            function.__doc__,
+            function.__module__,
+        )
+        return command
+
+    return decorate
 
 
 def read_inputs(
     ctx: typer.Context, var: list[str] | None, vars_file: Path | None
-) -> tuple[str, dict[str, float]]:
+) -> tuple[str, dict[str, object]]:
     """The program text and the input values, from the words Typer left over, --var and --vars."""
     options = tuple(name for param in ctx.command.params for name in param.opts if name.startswith("--"))
     program_arg, pairs = split_arguments(ctx.args, options)
@@ -75,21 +148,6 @@ def read_inputs(
     if vars_file is not None:
         given += read_vars_file(vars_file)
     return source, collect_values(given)
-
-
-def evaluate_program(
-    program: str | Program, values: dict[str, float], limits: Limits | None = None
-) -> Evaluation:
-    """Evaluate a program (text or parsed) at the values, warning about values it never uses."""
-    from .. import evaluate
-
-    if isinstance(program, str):
-        program = parse_program(program, limits or Limits())
-    evaluation = evaluate(program, values)
-    for name in values:
-        if name not in program.inputs:
-            render.warn(f"{name} is given a value but the program never uses it")
-    return evaluation
 
 
 class Shown:
@@ -106,7 +164,7 @@ def exit_on_error(json_output: bool = False) -> Iterator[Shown]:
     try:
         yield shown
     except BackpropError as error:
-        render.print_error(error, shown.source)
+        print_error(error, shown.source)
         if json_output:
-            render.print_json(render.error_json(error))
+            print_json(error_json(error))
         raise typer.Exit(EXIT_USAGE) from None

@@ -1,0 +1,155 @@
+"""`backprop eval`: every node's value and gradient, with the gradient check and the answers to check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ...graph.errors import InputError
+from ...graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
+from ..arguments import read_expectations
+from ..options import PROGRAM_SETTINGS, ProgramInputs, takes_program
+from ..render.tables import DEFAULT_ROWS
+from ..render.text import warn
+
+EXIT_CHECK_FAILED = 1
+
+EXAMPLES = """
+Examples:
+
+  backprop eval "(a + b**3) * c" --a 7 --b 3 --c 2
+
+  backprop eval "(a + b)*b^3" --a 7 --b 3 --json | jq .gradients.b
+
+  backprop eval "z = x + y; s = sigmoid(x); L = z * s" --x 1 --y 2 --check
+
+  echo "(a+b)*c" | backprop eval - --var a=7 --var b=3 --var c=2 --json
+
+  backprop eval "h = W1 @ x; yhat = W2 @ h; L = (yhat - y)**2" --W1 '[[2,1],[1,1]]' --W2 '[1,-1]' --x '[1,2]' --y 3
+
+  backprop eval --x 3 -- "-x**2"
+"""
+
+SETTINGS = {**PROGRAM_SETTINGS, "epilog": EXAMPLES}
+
+
+Check = Annotated[
+    bool,
+    typer.Option("--check", help="Compare every gradient with central differences; exit 1 if one fails."),
+]
+Eps = Annotated[float, typer.Option(help="Relative step of the gradient check: h = eps·max(1, |x|).")]
+Tol = Annotated[
+    float,
+    typer.Option(
+        help="Tolerance of --check, |numeric − analytic| ≤ tol·max(1, |analytic|), and of --expect, |got − expected| ≤ tol·max(1, |expected|)."
+    ),
+]
+ShowAll = Annotated[bool, typer.Option("--all", help="Show every node, however many.")]
+Rows = Annotated[
+    int, typer.Option(help="Past this many nodes, show only inputs, named nodes and the output.")
+]
+Expect = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--expect",
+        metavar="NAME=VALUE",
+        help="An answer to check: the gradient of input or node NAME, or value=… for the output's value; repeatable; exit 1 if one is off.",
+    ),
+]
+ExpectFile = Annotated[
+    Path | None,
+    typer.Option("--expect-file", metavar="FILE", help='A JSON object of answers, {"a": 27, "value": 270}.'),
+]
+Full = Annotated[
+    bool,
+    typer.Option(
+        "--full",
+        help="Print every element of every tensor (else a large one is shown as its shape and min/mean/max).",
+    ),
+]
+CheckSamples = Annotated[
+    int,
+    typer.Option(
+        "--check-samples",
+        metavar="N",
+        help="--check compares at most N elements of each tensor input, a seeded sample (all of them when it has no more).",
+    ),
+]
+
+
+@takes_program()
+def command(
+    given: ProgramInputs,
+    check: Check = False,
+    eps: Eps = DEFAULT_EPS,
+    tol: Tol = DEFAULT_TOL,
+    show_all: ShowAll = False,
+    rows: Rows = DEFAULT_ROWS,
+    expect: Expect = None,
+    expect_file: ExpectFile = None,
+    full: Full = False,
+    check_samples: CheckSamples = DEFAULT_SAMPLES,
+) -> None:
+    """Evaluate PROGRAM at the given values and print every node's value and gradient.
+
+    PROGRAM is an expression such as "(a + b) * c", or statements "name = expr" separated by ";" or new lines, the last being the output; "-" reads it from standard input. Give each input as --NAME VALUE, --NAME=VALUE, --var NAME=VALUE or in a --vars JSON file.
+
+    Exit codes: 0 success, 1 a failed --check or --expect, 2 an error in the program, the values or the options.
+    """
+    expected = read_expectations(expect, expect_file)
+    for option, value in (
+        ("--eps", eps),
+        ("--tol", tol),
+        ("--rows", rows),
+        ("--check-samples", check_samples),
+    ):
+        if not 0 < value < float("inf"):
+            raise InputError(f"{option} must be a positive, finite number, not {value}")
+    evaluation = given.evaluate()
+    answers = report = None
+    if expected:
+        from ...graph.expect import check_expectations  # loaded only when asked for: start-up time
+
+        answers = check_expectations(evaluation, expected, tol)
+    if check:
+        from ...graph.check import gradient_check
+
+        report = gradient_check(evaluation, eps=eps, tol=tol, samples=check_samples)
+        _warn_about_check(report, evaluation.program)
+    _show(given, evaluation, report, answers, rows=rows, show_all=show_all, full=full)
+    failed = (report is not None and not report.passed) or (answers is not None and not answers.passed)
+    raise typer.Exit(EXIT_CHECK_FAILED if failed else 0)
+
+
+def _show(
+    given: ProgramInputs, evaluation, report, answers, *, rows: int, show_all: bool, full: bool
+) -> None:
+    """The evaluation, with the check and the answers where asked for: one JSON object, or tables."""
+    if given.json:
+        from ..render.json import evaluation_json, expect_json, print_json
+
+        document = evaluation_json(evaluation, given.source, report)
+        if answers is not None:
+            document["expect"] = expect_json(answers)
+        print_json(document)
+    else:
+        from ..render.tables import print_evaluation, print_expectations
+
+        print_evaluation(evaluation, given.source, report, limit=rows, show_all=show_all, full=full)
+        if answers is not None:
+            print_expectations(answers, evaluation)
+
+
+def _warn_about_check(report, program) -> None:
+    """Kinks the check met, and inputs it could not check, said on stderr."""
+    for node_id in report.kink_nodes:
+        warn(
+            f"{program.expr(node_id, limit=60)} is evaluated exactly at a kink; its derivative there "
+            "is a convention (relu'(0) = 0, abs'(0) = 0, a max/min tie splits evenly), so the numeric "
+            "gradient may differ; inputs upstream are not failed for it"
+        )
+    for item in report.inputs:
+        if item.note:
+            warn(f"gradient check of {item.name}: {item.note}")

@@ -1,0 +1,67 @@
+"""`backprop paths`: every path from an input to the output, with the product of its local derivatives."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ...graph.errors import InputError
+from ..options import PROGRAM_SETTINGS, ProgramInputs, takes_program
+
+EXAMPLES = """
+Examples:
+
+  backprop paths "(a + b) * b**3" --a 7 --b 3 --wrt b
+
+  backprop paths "u = a*b; v = u + a; u * v" --a 2 --b 5 --wrt a --json
+
+  backprop paths "x1 = a + a; x2 = x1 + x1; x3 = x2 + x2; x3 * x3" --a 1 --wrt a --max-paths 5
+"""
+
+SETTINGS = {**PROGRAM_SETTINGS, "epilog": EXAMPLES}
+
+
+@takes_program()
+def command(
+    given: ProgramInputs,
+    wrt: Annotated[
+        str,
+        typer.Option(
+            "--wrt",
+            metavar="NAME",
+            help="The input (or any node, by its name) whose paths to the output to list.",
+        ),
+    ],
+    max_paths: Annotated[
+        int,
+        typer.Option(
+            "--max-paths", metavar="N", help="List at most this many paths; all of them are counted."
+        ),
+    ] = 100,
+) -> None:
+    """List every path from an input to the output with the product of the local derivatives along it.
+
+    The products of the paths from --wrt NAME sum to ∂L/∂NAME: backprop is weighted path counting.
+
+    The number of paths is counted by the lecture's recurrence, paths(v) = Σ paths(parents of v) in reverse topological order, and compared with the number listed. It can be exponential in the size of the program, so past --max-paths the list stops and only the count is shown. Exit codes: 0 success, 2 an error in the program, the values or the options.
+    """
+    from ...graph.expect import unknown_node
+    from ...graph.paths import path_report
+    from ...graph.trace import gradient_nodes
+
+    if max_paths < 0:
+        raise InputError(f"--max-paths must be 0 or more, not {max_paths}")
+    evaluation = given.evaluate()
+    nodes = gradient_nodes(evaluation)
+    if wrt not in nodes:
+        raise unknown_node(wrt, list(nodes), what="--wrt")
+    report = path_report(evaluation, nodes[wrt], max_paths)
+    if given.json:
+        from ..render.json import paths_json, print_json
+
+        print_json(paths_json(report, evaluation, given.source, max_paths))
+    else:
+        from ..render.lecture import print_paths
+
+        print_paths(report, evaluation, given.source, max_paths)

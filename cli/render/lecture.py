@@ -1,0 +1,171 @@
+"""The lecture's words: trace lines (`c = a + b = 7 + 3 = 10`, `b.grad += …`) and the paths table.
+
+Rich is imported inside the printers only.
+"""
+
+from __future__ import annotations
+
+from ...graph.engine import Evaluation
+from ...graph.ops import CONST
+from ...graph.paths import PathReport
+from ...graph.program import Program
+from ...graph.trace import BackwardStep, ForwardStep, Trace, local_texts
+from ...graph.values import value_text
+from .text import one_line
+
+
+def forward_line(step: ForwardStep) -> str:
+    """`c = a + b = 7 + 3 = 10`; a leaf is `a = 7`."""
+    parts = [step.name]
+    if step.operands is not None:
+        parts.append(step.formula)
+        if step.operands != step.formula:  # `k = 2 * 3 = 6`, not `k = 2 * 3 = 2 * 3 = 6`
+            parts.append(step.operands)
+    parts.append(value_text(step.value))
+    return " = ".join(parts)
+
+
+def backward_line(step: BackwardStep) -> str:
+    """`b.grad += c.grad · 1 = 27 · 1 = 27 → b.grad = 270 + 27 = 297`."""
+    child = f"{step.child_name}.grad"
+    contribution = value_text(step.contribution)
+    if step.local_value is None:  # a Jacobian, not a number: show only the vector-Jacobian product
+        product = contribution
+    else:
+        product = f"{value_text(step.parent_grad)} · {_signed(step.local_value)} = {contribution}"
+    if step.previous is None:
+        total = f"{child} = {value_text(step.total)}"
+    else:
+        total = (
+            f"{child} = {value_text(step.previous)} + {_signed(step.contribution)} = {value_text(step.total)}"
+        )
+    return f"{child} += {step.parent_name}.grad · {step.local} = {product} → {total}"
+
+
+def seed_line(trace: Trace) -> str:
+    """∂L/∂L = 1, with the output's own label."""
+    seed = trace.evaluation.grads[trace.evaluation.program.output]
+    return f"∂{trace.output}/∂{trace.output} = {value_text(seed)}"
+
+
+def print_trace(trace: Trace, expression: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(highlight=False, soft_wrap=True)  # a step is one line, however narrow the terminal
+    evaluation = trace.evaluation
+    point = ", ".join(f"{name} = {value_text(value)}" for name, value in evaluation.inputs.items())
+    console.print(
+        f"[bold]backprop trace[/bold] · {escape(one_line(expression))}"
+        + (f"  at {escape(point)}" if point else "")
+    )
+
+    console.print("\n[bold]forward pass[/bold], in topological order:")
+    shown = [
+        step for step in trace.forward if not (step.op == CONST.name and step.name == value_text(step.value))
+    ]
+    lines = [forward_line(step) for step in shown]
+    width = min(max((len(line) for line in lines), default=0), 60)
+    for step, line in zip(shown, lines, strict=True):
+        if step.operands is not None and step.expr.replace(" ", "") != step.formula.replace(" ", ""):
+            # Letters stand for subexpressions: show which, beside the step.
+            console.print(f"  {escape(line.ljust(width))}  [dim]# {escape(step.expr)}[/dim]")
+        else:
+            console.print(f"  {escape(line)}")
+
+    console.print(
+        f"\n[bold]backward pass[/bold], in reverse topological order, from {escape(seed_line(trace))}:"
+    )
+    for step in trace.backward:
+        console.print(f"  {escape(backward_line(step))}", style="bold" if step.previous is not None else None)
+    if not trace.backward:
+        console.print("  (no edge to follow: nothing below the output needs a gradient)")
+
+    gradients = evaluation.gradients
+    if gradients:
+        summary = ", ".join(
+            f"∂{trace.output}/∂{name} = {value_text(grad)}" for name, grad in gradients.items()
+        )
+        console.print(f"\n[bold]gradients[/bold]: {escape(summary)}")
+
+
+def _signed(value) -> str:
+    """A number as a factor or a term: negative ones in brackets, 27 · (-1)."""
+    text = value_text(value)
+    return f"({text})" if text.startswith("-") else text
+
+
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def path_rows(report: PathReport, program: Program, labels: list[str]) -> list[tuple[str, list[str]]]:
+    """For every listed path: its nodes (`b → d → e`) and the local derivative of each edge as text.
+
+    Where a node takes the same input twice (`b * b`), the arrow says which argument: `b →₁ c`, `b →₂ c`.
+    """
+    texts_of: dict[int, tuple[str, ...]] = {}
+    rows = []
+    for path in report.paths:
+        nodes, symbols = [labels[path.nodes[0]]], []
+        for step, position in enumerate(path.positions):
+            child, parent = path.nodes[step], path.nodes[step + 1]
+            if parent not in texts_of:
+                texts_of[parent] = local_texts(program, labels, parent)
+            symbols.append(texts_of[parent][position])
+            twice = program.nodes[parent].inputs.count(child) > 1
+            nodes.append(f"→{str(position + 1).translate(_SUBSCRIPT) if twice else ''} {labels[parent]}")
+        rows.append((" ".join(nodes), symbols))
+    return rows
+
+
+def print_paths(report: PathReport, evaluation: Evaluation, expression: str, max_paths: int) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False, soft_wrap=True)
+    program = evaluation.program
+    labels = program.labels()
+    start, output = labels[report.start], labels[program.output]
+    console.print(
+        f"[bold]paths from {escape(start)} to {escape(output)}[/bold] in {escape(one_line(expression))}"
+    )
+    if report.paths:
+        table = Table(title_justify="left")
+        for header, justify in (
+            ("#", "right"),
+            ("path", "left"),
+            ("local derivatives", "left"),
+            ("values", "left"),
+            ("product", "right"),
+        ):
+            table.add_column(header, justify=justify, overflow="fold")
+        for index, (path, (nodes, symbols)) in enumerate(
+            zip(report.paths, path_rows(report, program, labels), strict=True), 1
+        ):
+            table.add_row(
+                str(index),
+                escape(nodes),
+                escape(" × ".join(symbols) or "1"),
+                " × ".join(_signed(value) for value in path.locals) or "1",
+                value_text(path.product),
+            )
+        console.print(table)
+    gradient = f"∂{output}/∂{start}"
+    if report.complete:
+        console.print(
+            f"sum over the {report.count} path{'s' if report.count != 1 else ''}: {value_text(report.total)}; {escape(gradient)} by backprop: {value_text(report.gradient)}"
+        )
+    else:
+        console.print(
+            f"sum over the {len(report.paths)} listed paths: {value_text(report.total)} (partial); {escape(gradient)} by backprop: {value_text(report.gradient)}"
+        )
+    count = f"{report.count}" + (f" (≈ {report.count:.3g})" if report.count > 10**6 else "")
+    console.print(
+        f"number of paths: {count} by the recurrence paths(v) = Σ paths(parents of v); {len(report.paths)} listed"
+    )
+    if not report.complete:
+        console.print(
+            f"[yellow]listing stopped at --max-paths {max_paths}[/yellow] (raise it to see more): the number of "
+            "paths can grow exponentially with the program, backprop's cost only linearly"
+        )

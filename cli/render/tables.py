@@ -1,0 +1,246 @@
+"""Rich tables: an evaluation's nodes and gradients, the gradient check, and the answers to --expect.
+
+Rich is imported inside the printers only, so `--json` runs never load it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...graph.expect import VALUE
+from ...graph.values import shape_text, value_text
+from .text import one_line
+
+if TYPE_CHECKING:
+    from ...graph.check import CheckReport
+    from ...graph.engine import Evaluation
+    from ...graph.expect import ExpectReport
+
+
+DEFAULT_ROWS = 40
+"""Past this many nodes the table shows only the inputs, the named nodes and the output."""
+
+
+def inputs_header(evaluation: Evaluation) -> str | None:
+    """`inputs: W1 (2, 2) · x (2,) · y scalar` when some input is a tensor, else None."""
+    inputs = evaluation.inputs
+    names = list(evaluation.program.inputs)
+    if all(type(inputs[name]) is float for name in names):
+        return None
+    return "inputs: " + " · ".join(f"{name} {shape_text(inputs[name])}" for name in names)
+
+
+def rows_to_show(evaluation: Evaluation, limit: int, show_all: bool) -> list[int]:
+    """Node ids for the table: all of them, or past `limit` the inputs, named nodes and output."""
+    program = evaluation.program
+    count = len(program)
+    if show_all or count <= limit:
+        return list(range(count))
+    keep = sorted(set(program.inputs.values()) | set(program.bindings.values()) | {program.output})
+    if len(keep) > limit:
+        head = max(1, limit // 2)
+        keep = keep[:head] + keep[-(limit - head) :]
+    return keep
+
+
+def print_evaluation(
+    evaluation: Evaluation,
+    expression: str,
+    check: CheckReport | None = None,
+    *,
+    limit: int = DEFAULT_ROWS,
+    show_all: bool = False,
+    full: bool = False,
+) -> None:
+    """What `eval` prints: the inputs' shapes, the node table, the gradients, and --full, --check."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(highlight=False, emoji=False)
+    shown = rows_to_show(evaluation, limit, show_all)
+    header = inputs_header(evaluation)
+    if header is not None:
+        console.print(escape(header))
+    console.print(_node_table(evaluation, expression, shown))
+    if evaluation.gradients:
+        console.print(_gradients_table(evaluation, None if show_all else limit))
+    else:
+        output = evaluation.program.labels()[evaluation.program.output]
+        console.print(f"{output} = {escape(value_text(evaluation.value))} (the program has no inputs)")
+    if full:
+        print_full_tensors(console, evaluation, shown)
+    if check is not None:
+        print_check(console, check, limit=None if show_all else limit)
+
+
+def _node_table(evaluation: Evaluation, expression: str, shown: list[int]):
+    """One row per shown node (id, name, op, expression, value, grad), ⋮ where rows are left out."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    program = evaluation.program
+    labels = program.labels()
+    table = Table(
+        title=f"backprop · {escape(one_line(expression))}", title_justify="left", caption_justify="left"
+    )
+    for header, justify in (
+        ("id", "right"),
+        ("name", "left"),
+        ("op", "left"),
+        ("expression", "left"),
+        ("value", "right"),
+        ("grad", "right"),
+    ):
+        table.add_column(header, justify=justify, overflow="fold")
+    previous = -1
+    for node_id in shown:
+        if node_id != previous + 1:
+            table.add_row("⋮", "", "", f"[dim]{node_id - previous - 1} rows not shown[/dim]", "", "")
+        op_name = program.ops[node_id].name
+        style = "bold" if node_id == program.output else ("cyan" if op_name == "input" else None)
+        grad = evaluation.grad_of(node_id)
+        table.add_row(
+            str(node_id),
+            labels[node_id] or "",
+            op_name,
+            escape(program.expr(node_id)),
+            escape(value_text(evaluation.values[node_id])),
+            "—" if grad is None else escape(value_text(grad)),
+            style=style,
+        )
+        previous = node_id
+    if len(shown) < len(program):
+        table.caption = f"{len(shown)} of {len(program)} nodes shown (inputs, named nodes, output); --all shows every node"
+    return table
+
+
+def _gradients_table(evaluation: Evaluation, limit: int | None):
+    """∂L/∂input for every input (the first `limit` of them; None: all)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    output = evaluation.program.labels()[evaluation.program.output]
+    table = Table(
+        title=f"gradients of {output} = {escape(value_text(evaluation.value))}", title_justify="left"
+    )
+    table.add_column("input")
+    table.add_column("value", justify="right")
+    table.add_column(f"∂{output}/∂input", justify="right")
+    items = list(evaluation.gradients.items())
+    for name, grad in items if limit is None else items[:limit]:
+        table.add_row(name, escape(value_text(evaluation.inputs[name])), escape(value_text(grad)))
+    if limit is not None and len(items) > limit:
+        table.caption = f"{limit} of {len(items)} inputs shown; --all shows every input"
+    return table
+
+
+def print_full_tensors(console, evaluation: Evaluation, shown: list[int]) -> None:
+    """Every tensor value and gradient of the shown nodes, whole, one row per line: what --full adds.
+    A table cell would wrap the rows; here a long row runs on (soft wrap), as NumPy prints it."""
+    from rich.markup import escape
+
+    program = evaluation.program
+    labels = program.labels()
+    output = labels[program.output]
+    blocks = []
+    for node_id in shown:
+        label = labels[node_id] or program.expr(node_id, limit=40)
+        value, grad = evaluation.values[node_id], evaluation.grad_of(node_id)
+        if type(value) is not float:
+            blocks.append(_hanging(f"{label} = ", value_text(value, full=True)))
+        if grad is not None and type(grad) is not float:
+            blocks.append(_hanging(f"∂{output}/∂{label} = ", value_text(grad, full=True)))
+    if blocks:
+        console.print("\n[bold]tensors in full[/bold]")
+        for block in blocks:
+            console.print(escape(block), soft_wrap=True)
+
+
+def _hanging(prefix: str, text: str) -> str:
+    """prefix + text, the text's later lines indented to stay under its first."""
+    return prefix + text.replace("\n", "\n" + " " * len(prefix))
+
+
+def print_check(console, check: CheckReport, limit: int | None) -> None:
+    """One row per scalar input and per checked element of a tensor input (`W1[0, 1]`)."""
+    from rich.table import Table
+
+    table = Table(
+        title=f"gradient check (central differences, eps {check.eps:g}, tol {check.tolerance:g})",
+        title_justify="left",
+        caption_justify="left",
+    )
+    for header in ("input", "analytic", "numeric", "abs error", "rel error", ""):
+        table.add_column(header, justify="left" if header in ("input", "") else "right")
+    rows = [
+        (
+            item.name if item.elements is None else f"{item.name}[{', '.join(map(str, each.index))}]",
+            each,
+            item.at_kink,
+        )
+        for item in check.inputs
+        for each in item.compared
+    ]
+    for label, each, at_kink in rows if limit is None else rows[:limit]:
+        mark = (
+            "[green]✓[/green]"
+            if each.passed
+            else (
+                "[yellow]⚠ kink[/yellow]"
+                if at_kink
+                else ("[yellow]? not checkable[/yellow]" if each.numeric is None else "[red]✗[/red]")
+            )
+        )
+        table.add_row(
+            label,
+            value_text(each.analytic),
+            "—" if each.numeric is None else value_text(each.numeric),
+            "—" if each.abs_error is None else f"{each.abs_error:.2e}",
+            "—" if each.rel_error is None else f"{each.rel_error:.2e}",
+            mark,
+        )
+    if limit is not None and len(rows) > limit:
+        table.caption = f"{limit} of {len(rows)} rows shown; --all shows every row"
+    console.print(table)
+    for item in check.inputs:
+        if item.elements is None:
+            continue
+        if len(item.elements) == item.size:
+            console.print(f"{item.name}: all {item.size} elements checked")
+        else:
+            console.print(
+                f"{item.name}: {len(item.elements)} of {item.size} elements checked (a seeded sample; --check-samples N)"
+            )
+    verdict = "[green]passed[/green]" if check.passed else "[red]FAILED[/red]"
+    unchecked = sum(each.numeric is None for _, each, _ in rows)
+    if unchecked:  # a pass over nothing must not read as a pass over everything
+        verdict += f" [yellow]({unchecked} of {len(rows)} not checkable: see the warnings)[/yellow]"
+    console.print(
+        f"gradient check {verdict}: max abs error {check.max_abs_error:.2e}, max rel error {check.max_rel_error:.2e}"
+    )
+
+
+def print_expectations(report: ExpectReport, evaluation: Evaluation) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    output = evaluation.program.labels()[evaluation.program.output]
+    table = Table(title=f"answers (tolerance {report.tolerance:g})", title_justify="left")
+    for header, justify in (
+        ("answer", "left"),
+        ("expected", "right"),
+        ("got", "right"),
+        ("difference", "right"),
+        ("", "left"),
+    ):
+        table.add_column(header, justify=justify)
+    for item in report.items:
+        what = output if item.name == VALUE else f"∂{output}/∂{item.name}"
+        mark = "[green]✓[/green]" if item.passed else "[red]✗[/red]"
+        difference = item.note if item.abs_error is None else f"{item.abs_error:.3g}"
+        table.add_row(what, value_text(item.expected), value_text(item.got), difference, mark)
+    console.print(table)
+    wrong = sum(not item.passed for item in report.items)
+    verdict = "[green]all right[/green]" if not wrong else f"[red]{wrong} of {len(report.items)} off[/red]"
+    console.print(f"answers: {verdict}")

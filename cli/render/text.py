@@ -1,0 +1,70 @@
+"""Text for people on stderr: error messages with the caret under their place, and warnings.
+
+The JSON error object is built by render/json.py; this module writes the words.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ...graph.errors import BackpropError
+
+
+def error_text(error: BackpropError, source: str | None) -> str:
+    """The message, the offending line with a caret under the place, and the fix."""
+    lines = [f"error: {error.message}"]
+    if error.line is not None and error.column is not None:
+        lines.append(f"  --> line {error.line}, column {error.column}")
+        if source is not None:
+            source_lines = source.split("\n")
+            if 0 < error.line <= len(source_lines):
+                text, offset, width = _window(
+                    source_lines[error.line - 1].replace("\t", " "), error.column - 1, error.width
+                )
+                gutter = str(error.line)
+                lines.append(f"{' ' * len(gutter)} |")
+                lines.append(f"{gutter} | {text}")
+                lines.append(f"{' ' * len(gutter)} | {' ' * offset}{'^' * width}")
+    if error.hint:
+        lines.append(f"hint: {error.hint}")
+    return "\n".join(lines)
+
+
+ERROR_LINE_WIDTH = 100
+"""A longer source line is shown as a window of this many characters around the error's place."""
+
+
+def _window(text: str, start: int, width: int) -> tuple[str, int, int]:
+    """(the part of `text` to show, where the caret starts in it, how many carets): the whole line
+    when it is short, else ERROR_LINE_WIDTH characters from a little before `start`, with …"""
+    if len(text) <= ERROR_LINE_WIDTH:
+        return text, start, width
+    first = max(0, min(start - ERROR_LINE_WIDTH // 3, len(text) - ERROR_LINE_WIDTH))
+    last = first + ERROR_LINE_WIDTH
+    shown = ("…" if first else "") + text[first:last] + ("…" if last < len(text) else "")
+    offset = start - first + (1 if first else 0)
+    return shown, offset, max(1, min(width, last - start))
+
+
+def print_error(error: BackpropError, source: str | None) -> None:
+    sys.stderr.write(error_text(error, source) + "\n")
+
+
+def print_internal_error(failure: Exception) -> tuple[str, str]:
+    """A bug of ours, told in two lines instead of a traceback (BACKPROP_TRACEBACK=1 shows it);
+    returns (message, hint) for the JSON error object."""
+    message = f"internal error: {type(failure).__name__}: {failure}"
+    hint = (
+        "this is a bug in backprop: please report it with the command line; BACKPROP_TRACEBACK=1 shows where"
+    )
+    sys.stderr.write(f"error: {message}\nhint: {hint}\n")
+    return message, hint
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+
+
+def one_line(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
