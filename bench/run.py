@@ -226,14 +226,20 @@ def backprop_command() -> list[str]:
     return [str(beside)] if beside.exists() else [sys.executable, "-m", "backprop"]
 
 
-def startup(rounds: int) -> dict:
+def startup(rounds: int, against: str | None = None) -> dict:
+    """Whole-process start-up, paired run by run; `against` adds another install's `backprop`
+    (e.g. the previous commit's) on the same commands, so a change is measured in one run."""
     command = backprop_command()
+    eval_words = ["eval", PROGRAM, "--a", "7", "--b", "3", "--c", "2"]
     runs = {
         "python -c pass": [sys.executable, "-c", "pass"],
         'python -c "import typer"': [sys.executable, "-c", "import typer"],
-        "backprop eval --json": [*command, "eval", PROGRAM, "--a", "7", "--b", "3", "--c", "2", "--json"],
-        "backprop eval (table)": [*command, "eval", PROGRAM, "--a", "7", "--b", "3", "--c", "2"],
+        "backprop eval --json": [*command, *eval_words, "--json"],
+        "backprop eval (table)": [*command, *eval_words],
     }
+    if against:
+        runs["other eval --json"] = [against, *eval_words, "--json"]
+        runs["other eval (table)"] = [against, *eval_words]
     times: dict[str, list[float]] = {name: [] for name in runs}
     names = list(runs)
     for round_number in range(rounds):
@@ -250,9 +256,11 @@ def startup(rounds: int) -> dict:
         "table_over_typer": medians["backprop eval (table)"] / floor,
         "typer_over_pass": floor / medians["python -c pass"],
         "rounds": rounds,
+        "load_average": os.getloadavg(),
     }
     for name, value in medians.items():
         print(f"  {name:<28} {1000 * value:7.1f} ms  ({value / floor:.2f}× import typer)", flush=True)
+    print(f"  load average (1, 5, 15 min): {', '.join(f'{load:.2f}' for load in os.getloadavg())}")
     return result
 
 
@@ -317,7 +325,15 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="also 10^6-node programs and 10^6 batch points")
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers to run")
     parser.add_argument("--cap", type=float, default=120.0, help="seconds one peer measurement may take")
+    parser.add_argument(
+        "--startup-against",
+        metavar="BACKPROP",
+        help="only measure start-up, ours against another install's backprop command (e.g. the last commit's)",
+    )
     args = parser.parse_args()
+    if args.startup_against:
+        startup(20, against=args.startup_against)
+        return
 
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000] + ([1_000_000] if args.full else [])
     repeat = 3 if args.quick else 5

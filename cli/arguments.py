@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 from ..graph.errors import InputError
-from ..graph.kernels import numpy
 from ..graph.values import as_value
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -129,7 +128,9 @@ def _value(name: str, raw: object, how: str):
         return as_value(name, raw, how)
     text = raw.strip()
     if text.startswith("@"):
-        return _read_value_file(name, text[1:], how)
+        from .files import read_value_file  # only when a file is given: start-up time matters
+
+        return read_value_file(name, text[1:], how)
     if text.startswith("["):
         return as_value(name, _parse_list(name, text, how), how)
     try:
@@ -207,118 +208,6 @@ def _parse_list(name: str, text: str, how: str) -> list:
             len(text) + 1, "a [ is not closed" if open_count == 1 else f"{open_count} [ are not closed"
         )
     return stack[0][0]
-
-
-# -- @FILE: .json, .csv, .npy --------------------------------------------------------------------
-
-VALUE_FILE_TYPES = (".json", ".csv", ".npy")
-
-
-def _read_value_file(name: str, filename: str, how: str):
-    """The value held by a file, by its suffix; see the README for the shape each format gives."""
-    import csv  # only when a file is given: start-up time matters
-
-    path = Path(filename)
-    where = f"{how} @{filename}"
-    suffix = path.suffix.lower()
-    if not filename:
-        raise InputError(
-            f"the value of {name} ({how}): no file name after @", hint=f"write e.g. --{name} @{name}.csv"
-        )
-    if suffix not in VALUE_FILE_TYPES:
-        raise InputError(
-            f"the value of {name} ({where}): cannot read a {suffix or 'suffix-less'} file",
-            hint=f"give a {', '.join(VALUE_FILE_TYPES)} file, e.g. --{name} @{name}.csv",
-        )
-    try:
-        if suffix == ".npy":
-            return as_value(name, _load_npy(name, path, where), where)
-        with path.open(encoding="utf-8-sig", newline="") as stream:
-            if suffix == ".csv":
-                return as_value(name, _read_csv(name, stream, where), where)
-            data = json.load(stream)
-    except OSError as failure:
-        raise InputError(
-            f"the value of {name} ({where}): cannot read the file: {failure.strerror or failure}"
-        ) from None
-    except UnicodeDecodeError as failure:
-        raise InputError(
-            f"the value of {name} ({where}): the file is not UTF-8 text (byte {failure.start})"
-        ) from None
-    except csv.Error as failure:
-        raise InputError(f"the value of {name} ({where}) is not a readable .csv file: {failure}") from None
-    except (ValueError, RecursionError) as failure:  # json.JSONDecodeError is a ValueError
-        raise InputError(
-            f"the value of {name} ({where}) is not valid JSON: {json_failure(failure)}",
-            hint="a .json value file holds a number or nested lists of numbers, e.g. [[1, 2], [3, 4]]",
-        ) from None
-    if not isinstance(data, (int, float, list)):
-        raise InputError(
-            f"the value of {name} ({where}): the file must hold a number or nested lists of numbers"
-        )
-    return as_value(name, data, where)
-
-
-def _read_csv(name: str, stream, where: str):
-    """Rows of comma-separated numbers → rows × columns, or one column → a vector. A first line
-    with no number in it is a header and is skipped; blank lines are skipped."""
-    import csv
-
-    np = numpy()
-    rows: list[list[float]] = []
-    first_line = 0
-    reader = csv.reader(stream)
-    for fields in reader:
-        if not any(field.strip() for field in fields):
-            continue
-        line = reader.line_num
-        numbers = [_csv_number(field) for field in fields]
-        if None in numbers:
-            if not rows and not first_line and all(number is None for number in numbers):
-                first_line = -1  # a header: only the first non-blank line may be one
-                continue
-            column = numbers.index(None)
-            raise InputError(
-                f"the value of {name} ({where}): line {line}, column {column + 1} is not a finite number: {fields[column].strip()[:40]!r}",
-                hint="a .csv value holds numbers separated by commas (a first line of names is skipped as a header)",
-            )
-        if not rows:
-            first_line = line
-        elif len(numbers) != len(rows[0]):
-            raise InputError(
-                f"the value of {name} ({where}) is ragged: line {line} has {len(numbers)} value{'s' if len(numbers) != 1 else ''}, line {first_line} has {len(rows[0])}",
-                hint="every line must have the same number of values",
-            )
-        rows.append(numbers)
-    if not rows:
-        raise InputError(f"the value of {name} ({where}) has no numbers in it")
-    array = np.array(rows, dtype=np.float64)
-    return array[:, 0] if array.shape[1] == 1 else array  # one value per line: a vector
-
-
-def _csv_number(field: str) -> float | None:
-    try:
-        value = float(field)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _load_npy(name: str, path: Path, where: str):
-    """An array saved by numpy.save; never unpickles (object arrays are refused)."""
-    np = numpy()
-    with path.open("rb") as stream:
-        if stream.read(6) != b"\x93NUMPY":
-            raise InputError(
-                f"the value of {name} ({where}): the file is not a .npy file (it does not start as numpy.save writes one)"
-            )
-    try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, EOFError) as failure:
-        raise InputError(
-            f"the value of {name} ({where}) cannot be loaded: {failure}",
-            hint="only numeric arrays are read; pickled objects are refused (save e.g. array.astype(float))",
-        ) from None
 
 
 def read_program(text: str | None) -> str:

@@ -7,7 +7,6 @@ gives exactly one row, a point or the error that says what is wrong with it.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import sys
@@ -99,28 +98,21 @@ def _parse_json_point(raw: bytes, number: int):
 
 
 def _csv_rows(handle):
-    import csv
+    """A header of input names, then one point per record (a record of another length is an error)."""
+    from .files import csv_records
 
     with handle:
-        reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8", newline=""))
-        try:
-            header = [name.strip() for name in next(reader)]
-        except StopIteration:
+        records = csv_records(handle)
+        first = next(records, None)
+        if first is None:
             return
-        except (UnicodeDecodeError, csv.Error) as failure:
-            raise InputError(f"cannot read the CSV header: {failure}") from None
-        number = 1
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except (UnicodeDecodeError, csv.Error) as failure:
-                number += 1
-                yield number, InputError(f"line {number}: {failure}")
-                continue
-            number = reader.line_num
-            if len(row) != len(header):
+        if isinstance(first[1], InputError):
+            raise InputError(f"cannot read the CSV header: {first[1].message}")
+        header = [name.strip() for name in first[1]]
+        for number, row in records:
+            if isinstance(row, InputError):
+                yield number, row
+            elif len(row) != len(header):
                 message = f"line {number} has {len(row)} value{'s' * (len(row) != 1)}, "
                 message += f"but the header names {len(header)} columns"
                 yield number, InputError(message, hint="give every line one value per column of the header")
@@ -129,11 +121,10 @@ def _csv_rows(handle):
 
 
 def _npy_rows(path: Path, columns: str | None):
-    from ..graph.kernels import numpy
+    from .files import load_npy
 
-    np = numpy()
     try:
-        array = np.load(path, allow_pickle=False, mmap_mode="r")
+        array = load_npy(path, mmap=True)
     except (OSError, ValueError) as failure:
         raise InputError(
             f"cannot read --points {path.name} as .npy: {failure}",
