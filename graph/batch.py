@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import kernels
-from .check import CheckReport, InputCheck, gradient_check
+from .check import CheckReport, InputCheck, gradient_check, richardson_slope, slope_errors, slope_points
 from .engine import Evaluation, backward, check_inputs, evaluate, forward
 from .errors import BackpropError
 from .limits import DEFAULT_EPS, DEFAULT_TOL
@@ -101,29 +101,25 @@ def _one_point(program: Program, inputs: Mapping, k: int, check: bool, eps: floa
 
 
 def _vector_check(program: Program, inputs: dict, gradients: dict, size: int, eps: float, tol: float):
-    """The check's numeric slope (graph/check.py: Richardson over central differences at h and
-    h/2) for every point at once. A point whose check does not pass cleanly gets None, so that the
-    scalar check (which knows about kinks and unsettled slopes) decides it."""
+    """The check's numeric slope (graph/check.py's richardson_slope) for every point at once. A point
+    whose check does not pass cleanly gets None, so that the scalar check (which knows about kinks
+    and unsettled slopes) decides it."""
     np = kernels.numpy()
     numeric: dict = {}
-
-    def central(name, x, h):
-        above = forward(program, {**inputs, name: x + h}, strict=False)[program.output]
-        below = forward(program, {**inputs, name: x - h}, strict=False)[program.output]
-        return (above - below) / ((x + h) - (x - h))  # the step the floats took, as in graph/check.py
-
     with np.errstate(all="ignore"):
         for name, x in inputs.items():
             h = eps * np.maximum(1.0, np.abs(x))
-            richardson = (4.0 * central(name, x, h / 2) - central(name, x, h)) / 3.0
-            numeric[name] = np.broadcast_to(richardson, (size,))
+            outputs = [
+                forward(program, {**inputs, name: moved}, strict=False)[program.output]
+                for moved in slope_points(x, h)
+            ]
+            numeric[name] = np.broadcast_to(richardson_slope(x, h, outputs).value, (size,))
     reports: list = []
     for k in range(size):
         items = []
         for name in inputs:
             analytic, slope = float(gradients[name][k]), float(numeric[name][k])
-            abs_error = abs(slope - analytic)
-            rel_error = abs_error / max(1.0, abs(analytic))
+            abs_error, rel_error = slope_errors(slope, analytic)
             items.append(InputCheck(name, analytic, slope, abs_error, rel_error, rel_error <= tol, False))
         clean = all(item.passed for item in items)
         reports.append(CheckReport(eps, tol, items) if clean else None)

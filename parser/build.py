@@ -2,22 +2,22 @@
 made as the text is read: no parse tree, and no recursion however deep the nesting.
 
 The builder only builds: it resolves names, checks calls against the op registry, and records
-where each node came from. It computes no values.
+where each node came from (and where an infix node's operator stands). It computes no values.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
-from functools import partial
 from typing import NamedTuple
 
 from ..graph.errors import ArityError, DomainError, NameError_, ParseError, ShapeError
 from ..graph.kernels import stack
-from ..graph.limits import MAX_NODES, nodes_error
+from ..graph.limits import MAX_ELEMENTS, MAX_NODES, nodes_error
 from ..graph.ops import CONST, CONSTANTS, FUNCTIONS, OPS, Op
 from ..graph.program import Program
 from .lalr import Tables, Token, UnexpectedCharacter, UnexpectedToken
+from .syntax import check_not_empty, syntax_error
 
 # Tokens after which a line break does not end the statement (the expression goes on).
 _CONTINUES_LINE = {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "EQUAL", "COMMA", "LPAR"}
@@ -89,9 +89,11 @@ class Builder:
         node = self.program.add(op, tuple(term.node for term in terms), start, end)
         return Term(node, start, end)
 
-    def _binary(self, op_name: str, left: Term, right: Term, operator=None) -> Term:
-        start, end = left.start, right.end
-        return Term(self.program.add2(OPS[op_name], left.node, right.node, start, end), start, end)
+    def _binary(self, op_name: str, left: Term, right: Term, operator: Token) -> Term:
+        program, start, end = self.program, left.start, right.end
+        node = program.add2(OPS[op_name], left.node, right.node, start, end)
+        program.mark_operator(node, operator.start)
+        return Term(node, start, end)
 
     def add(self, left, operator, right):
         return self._binary("add", left, right, operator)
@@ -259,32 +261,25 @@ def _short(text: str, limit: int = 24) -> str:
 _tables: Tables | None = None
 
 
-def parse(text: str, *, max_nodes: int = MAX_NODES) -> Program:
-    """Parse program text into a Program (raises ParseError, NameError_, ArityError, DomainError,
-    ShapeError, or LimitError past `max_nodes` nodes)."""
+def parse(text: str, *, max_nodes: int = MAX_NODES, max_elements: int = MAX_ELEMENTS) -> Program:
+    """Parse program text into a Program that computes no tensor past `max_elements` elements
+    (raises ParseError, NameError_, ArityError, DomainError, ShapeError, or LimitError past
+    `max_nodes` nodes)."""
     global _tables
-    if not text.strip() or _only_comments(text):
-        raise ParseError(
-            "the program is empty", hint='write an expression, e.g. "(a + b) * c"', line=1, column=1
-        )
+    check_not_empty(text)
     if _tables is None:
         _tables = Tables.load()
-    builder = Builder(Program(text))
+    builder = Builder(Program(text, max_elements=max_elements))
     callbacks = {name: getattr(builder, name) for name in _CALLBACKS}
     tokens = StatementBreaks().process(_tables.tokens(text))
     if len(text) > max_nodes:  # every node takes at least one character: shorter texts cannot exceed it
         tokens = _bounded(tokens, builder.program, max_nodes)
     try:
         program = _tables.parse(tokens, callbacks)
-    except UnexpectedCharacter as failure:
-        raise _unexpected_character(text, failure.position) from None
-    except UnexpectedToken as failure:
-        if failure.token.type == "$END":
-            failure.token.start = failure.token.end = len(text.rstrip())
-        raise _unexpected_token(text, failure.token, set(failure.expected)) from None
+    except (UnexpectedCharacter, UnexpectedToken) as failure:
+        raise syntax_error(text, failure) from None
     if len(program) > max_nodes:
         raise nodes_error(max_nodes)
-    program.operator_span = partial(operator_span, text)
     return program
 
 
@@ -297,124 +292,3 @@ def _bounded(tokens, program: Program, max_nodes: int):
 
 
 _CALLBACKS = [name for name in vars(Builder) if not name.startswith("_")]
-
-
-class _OperatorRecorder(Builder):
-    """A Builder that also remembers where each binary node's operator token is."""
-
-    def __init__(self, program: Program) -> None:
-        super().__init__(program)
-        self.operators: dict[int, tuple[int, int]] = {}
-
-    def _binary(self, op_name: str, left: Term, right: Term, operator=None) -> Term:
-        term = super()._binary(op_name, left, right)
-        self.operators[term.node] = (operator.start, operator.end)
-        return term
-
-
-def operator_span(source: str, node_id: int) -> tuple[int, int] | None:
-    """Where the operator token of binary node `node_id` stands in source (None if not binary).
-    Nodes do not store it, to keep the tape small; parsing again is deterministic, so an error
-    that wants to point at its operator asks here."""
-    recorder = _OperatorRecorder(Program(source))
-    _tables.parse(
-        StatementBreaks().process(_tables.tokens(source)),
-        {name: getattr(recorder, name) for name in _CALLBACKS},
-    )
-    return recorder.operators.get(node_id)
-
-
-def _only_comments(text: str) -> bool:
-    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
-
-
-# ------------------------------------------------------------------------------------------------
-# Syntax errors in words
-# ------------------------------------------------------------------------------------------------
-
-_TOKEN_WORDS = {
-    "NUMBER": "a number",
-    "NAME": "a name",
-    "PLUS": "'+'",
-    "MINUS": "'-'",
-    "STAR": "'*'",
-    "SLASH": "'/'",
-    "AT": "'@'",
-    "POW": "'**'",
-    "EQUAL": "'='",
-    "LPAR": "'('",
-    "RPAR": "')'",
-    "LSQB": "'['",
-    "RSQB": "']'",
-    "TRANSPOSE": "'.T'",
-    "COMMA": "','",
-    "_SEMICOLON": "';'",
-    "_NEWLINE": "a new line",
-    "$END": "the end of the program",
-}
-_STARTS_VALUE = {"NUMBER", "NAME", "LPAR", "MINUS", "PLUS"}
-_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW"}
-_BINARY_ONLY = {"STAR", "SLASH", "AT", "POW"}  # operators that cannot start an expression
-
-
-def _unexpected_character(text: str, position: int) -> ParseError:
-    return ParseError(
-        f"unexpected character {text[position]!r}",
-        hint="names are letters, digits and _; operators are + - * / @ ** ^",
-    ).at(text, position, position + 1)
-
-
-def _unexpected_token(text: str, token: Token, expected: set[str]) -> ParseError:
-    kind = token.type
-    if kind == "$END":
-        message = "the program ends too early"
-        line, column = _end_position(text)
-        error = ParseError(message, hint=_syntax_hint(kind, expected), line=line, column=column)
-    else:
-        found = (
-            f"{kind.lower()} {token.text!r}"
-            if kind in ("NAME", "NUMBER")
-            else _TOKEN_WORDS.get(kind, repr(token.text))
-        )
-        message = f"unexpected {found}"
-        width = 1 if kind == "_NEWLINE" else len(token.text)
-        error = ParseError(message, hint=_syntax_hint(kind, expected)).at(
-            text, token.start, token.start + width
-        )
-    wanted = _expected_words(expected)
-    if wanted:
-        error.message += f"; expected {wanted}"
-        error.args = (error.message,)
-    return error
-
-
-def _expected_words(expected: set[str]) -> str:
-    if expected & {"NAME", "NUMBER"} and not expected & _BINARY_ONLY:
-        return "an expression (a number, a name, '(' or a function call)"
-    words = [_TOKEN_WORDS[name] for name in _TOKEN_WORDS if name in expected]
-    if len(words) > 6:
-        words = words[:6] + ["…"]
-    return " or ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " or " + words[-1]
-
-
-def _syntax_hint(kind: str, expected: set[str]) -> str | None:
-    if kind == "$END" and "RPAR" in expected:
-        return "a bracket is not closed: add ')'"
-    if kind in ("NAME", "NUMBER", "LPAR") and expected & _OPERATORS:
-        return "an operator is missing: write 2*x, not 2x or 2 x"
-    if kind in ("$END", "_NEWLINE", "_SEMICOLON", "RPAR") and expected & _STARTS_VALUE:
-        return "an expression is missing here; to go on to the next line, end the line with an operator or open a bracket"
-    if kind == "COMMA":
-        return "commas only separate the arguments of a call, as in max(a, b)"
-    if kind == "EQUAL":
-        return "only a plain name can be assigned to, and = is not comparison"
-    if "RPAR" in expected:
-        return "a bracket is not closed"
-    return None
-
-
-def _end_position(text: str) -> tuple[int, int]:
-    stripped = text.rstrip()
-    line = stripped.count("\n") + 1
-    column = len(stripped) - (stripped.rfind("\n") + 1) + 1
-    return line, column
