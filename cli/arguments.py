@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import re
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from ..graph.errors import InputError
 from ..graph.values import as_value
+from .files import read_value_file, read_vars_file
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SHORT_OPTION = re.compile(r"-[A-Za-z]\Z")
@@ -77,31 +77,6 @@ def parse_var_option(text: str, option: str = "--var") -> tuple[str, str, str]:
     return name.strip(), value.strip(), option
 
 
-def json_failure(failure: ValueError | RecursionError) -> str:
-    """Why json.loads refused a text, in words (its C reader gives up past ~1,000 nested levels)."""
-    if isinstance(failure, RecursionError):
-        return f"it nests deeper than the JSON reader follows (about {sys.getrecursionlimit():,} levels)"
-    return str(failure)
-
-
-def read_vars_file(path: Path, option: str = "--vars") -> list[tuple[str, object, str]]:
-    """A JSON object of values by name, {"a": 7, "b": -3}, given with `option` (--vars, --expect-file)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as failure:
-        raise InputError(f"cannot read {option} file {str(path)!r}: {failure}") from None
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as failure:
-        raise InputError(
-            f"{option} file {str(path)!r} is not valid JSON: {json_failure(failure)}",
-            hint='the file holds one JSON object of values, e.g. {"a": 7, "x": [1, 2]}',
-        ) from None
-    if not isinstance(data, dict):
-        raise InputError(f'{option} file {str(path)!r} must hold a JSON object such as {{"a": 7}}')
-    return [(str(name), value, f"{option} {path}") for name, value in data.items()]
-
-
 def collect_values(given: list[tuple[str, object, str]]) -> dict[str, object]:
     """Validate names and turn every given value into a value (a float, or an array for a list or
     an @FILE); a name given twice is an error."""
@@ -128,8 +103,6 @@ def _value(name: str, raw: object, how: str):
         return as_value(name, raw, how)
     text = raw.strip()
     if text.startswith("@"):
-        from .files import read_value_file  # only when a file is given: start-up time matters
-
         return read_value_file(name, text[1:], how)
     if text.startswith("["):
         return as_value(name, _parse_list(name, text, how), how)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..graph.errors import InputError
 from ..graph.kernels import numpy
 from ..graph.values import as_value
-from .arguments import json_failure
 
 VALUE_FILE_TYPES = (".json", ".csv", ".npy")
 NPY_MAGIC = b"\x93NUMPY"
@@ -53,6 +53,31 @@ def _decoded_lines(stream, undecodable: dict[int, UnicodeDecodeError]) -> Iterat
             undecodable[number] = failure
             text = "\n"
         yield text.removeprefix("\ufeff") if number == 1 else text
+
+
+def json_failure(failure: ValueError | RecursionError) -> str:
+    """Why json.loads refused a text, in words (its C reader gives up past ~1,000 nested levels)."""
+    if isinstance(failure, RecursionError):
+        return f"it nests deeper than the JSON reader follows (about {sys.getrecursionlimit():,} levels)"
+    return str(failure)
+
+
+def read_vars_file(path: Path, option: str = "--vars") -> list[tuple[str, object, str]]:
+    """A JSON object of values by name, {"a": 7, "b": -3}, given with `option` (--vars, --expect-file)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as failure:
+        raise InputError(f"cannot read {option} file {str(path)!r}: {failure}") from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as failure:
+        raise InputError(
+            f"{option} file {str(path)!r} is not valid JSON: {json_failure(failure)}",
+            hint='the file holds one JSON object of values, e.g. {"a": 7, "x": [1, 2]}',
+        ) from None
+    if not isinstance(data, dict):
+        raise InputError(f'{option} file {str(path)!r} must hold a JSON object such as {{"a": 7}}')
+    return [(str(name), value, f"{option} {path}") for name, value in data.items()]
 
 
 def load_npy(path: Path, *, mmap: bool = False):

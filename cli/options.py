@@ -20,7 +20,8 @@ import typer
 
 from ..graph.errors import BackpropError, InputError
 from ..graph.limits import MAX_ELEMENTS, MAX_NODES
-from .arguments import collect_values, parse_var_option, read_program, read_vars_file, split_arguments
+from .arguments import collect_values, parse_var_option, read_program, split_arguments
+from .files import read_vars_file
 from .render.json import error_json, print_json
 from .render.text import print_error, warn
 

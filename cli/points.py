@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ..graph.errors import BackpropError, InputError, NameError_
-from .arguments import json_failure
+from .files import json_failure
 from .render.text import warn
 
 READ_SIZE = 1 << 16
