@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .graph.engine import Evaluation, NodeResult, check_inputs
-from .graph.engine import evaluate as _evaluate
+from .graph.engine import Evaluation, NodeResult, evaluate_given
 from .graph.errors import (
     ArityError,
     BackpropError,
@@ -58,6 +57,7 @@ def evaluate(program: str | Program, values: Mapping[str, object] | None = None,
     if isinstance(program, str):
         program = parse(program)
     given = {**(values or {}), **named}
-    inputs = {name: as_value(name, value) for name, value in given.items()}
-    check_inputs(program, inputs)
-    return _evaluate(program, {name: inputs[name] for name in program.inputs})
+    evaluation, _unused = evaluate_given(
+        program, {name: as_value(name, value) for name, value in given.items()}
+    )
+    return evaluation

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import math
 import re
 import sys
 from pathlib import Path
 
 from ..graph.errors import InputError
-from ..graph.values import as_value
+from ..graph.values import NOT_FINITE, as_value, read_number
 from .files import read_value_file, read_vars_file
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -107,19 +106,15 @@ def _value(name: str, raw: object, how: str):
     if text.startswith("["):
         return as_value(name, _parse_list(name, text, how), how)
     try:
-        value = float(text)
-    except (ValueError, OverflowError):
-        raise InputError(
-            f"the value of {name} ({how}) is not a number: {text[:40]!r}",
-            hint="write e.g. "
-            + " or ".join(_spelled(name, how, value) for value in ("2.5", "'[1, 2]'", "@FILE")),
-        ) from None
-    if not math.isfinite(value):
-        raise InputError(
-            f"the value of {name} ({how}) is not finite: {text[:40]!r}",
-            hint="NaN and infinity are refused; give a finite number",
-        )
-    return value
+        return read_number(text)
+    except ValueError as failure:
+        if str(failure) == NOT_FINITE:
+            hint = "NaN and infinity are refused; give a finite number"
+        else:
+            hint = "write e.g. " + " or ".join(
+                _spelled(name, how, each) for each in ("2.5", "'[1, 2]'", "@FILE")
+            )
+        raise InputError(f"the value of {name} ({how}) {failure}: {text[:40]!r}", hint=hint) from None
 
 
 def _spelled(name: str, how: str, value: str) -> str:

@@ -6,14 +6,13 @@ error in its place and the lines after it are still read.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..graph.errors import InputError
 from ..graph.kernels import numpy
-from ..graph.values import as_value
+from ..graph.values import as_value, read_number
 
 VALUE_FILE_TYPES = (".json", ".csv", ".npy")
 NPY_MAGIC = b"\x93NUMPY"
@@ -172,10 +171,9 @@ def _read_csv(name: str, stream, where: str):
 
 def _csv_number(field: str) -> float | None:
     try:
-        value = float(field)
+        return read_number(field)
     except ValueError:
         return None
-    return value if math.isfinite(value) else None
 
 
 def _npy_value(name: str, path: Path, where: str):

@@ -97,12 +97,12 @@ class ProgramInputs:
     def evaluate(self, program: Program | None = None) -> Evaluation:
         """Evaluate the program (parsed here unless given) at the values, warning about values it
         never uses."""
-        from ..graph.engine import check_inputs, evaluate
+        from ..graph.engine import evaluate_given
 
-        program = self.parse() if program is None else program
-        for name in check_inputs(program, self.values):
+        evaluation, unused = evaluate_given(self.parse() if program is None else program, self.values)
+        for name in unused:
             warn(f"{name} is given a value but the program never uses it")
-        return evaluate(program, {name: self.values[name] for name in program.inputs})
+        return evaluation
 
 
 def takes_program(*, json: bool = True) -> Callable:

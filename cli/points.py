@@ -8,11 +8,11 @@ gives exactly one row, a point or the error that says what is wrong with it.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
 from ..graph.errors import BackpropError, InputError, NameError_
+from ..graph.values import read_number
 from .files import json_failure
 from .render.text import warn
 
@@ -193,9 +193,7 @@ def _point_problem(point: dict, needed: set[str], number: int) -> BackpropError 
                 f"line {number}: the value of {name} must be a number, not {json.dumps(value)[:40]}"
             )
         try:
-            number_value = float(value)
-        except (ValueError, OverflowError):
-            return InputError(f"line {number}: the value of {name} is not a number: {str(value)[:40]!r}")
-        if not math.isfinite(number_value):
-            return InputError(f"line {number}: the value of {name} is not finite: {str(value)[:40]!r}")
+            read_number(value)
+        except ValueError as failure:
+            return InputError(f"line {number}: the value of {name} {failure}: {str(value)[:40]!r}")
     return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from . import kernels
 from .check import CheckReport, InputCheck, gradient_check, richardson_slope, slope_errors, slope_points
-from .engine import Evaluation, backward, check_inputs, evaluate, forward
+from .engine import Evaluation, backward, check_inputs, evaluate_given, forward
 from .errors import BackpropError
 from .limits import DEFAULT_EPS, DEFAULT_TOL
 from .program import Program
@@ -92,8 +92,7 @@ def _one_point(program: Program, inputs: Mapping, k: int, check: bool, eps: floa
     """The scalar path for one point: exact errors, and the check with its kink handling."""
     point = {name: float(column[k]) for name, column in inputs.items()}
     try:
-        check_inputs(program, point)
-        evaluation = evaluate(program, point)
+        evaluation, _unused = evaluate_given(program, point)
     except BackpropError as error:
         return PointResult(error=error)
     report = gradient_check(evaluation, eps=eps, tol=tol) if check else None

@@ -226,6 +226,13 @@ def evaluate(program: Program, inputs: Mapping[str, object]) -> Evaluation:
     return Evaluation(program, dict(inputs), values, backward(program, values))
 
 
+def evaluate_given(program: Program, given: Mapping[str, object]) -> tuple[Evaluation, list[str]]:
+    """Check the given values (a missing, clashing or non-finite one raises), then evaluate at them;
+    returns the evaluation and the given names the program never uses."""
+    unused = check_inputs(program, given)
+    return evaluate(program, {name: given[name] for name in program.inputs}), unused
+
+
 def kinks(program: Program, values: list) -> list[int]:
     """Ids of nodes evaluated exactly at a kink (relu at 0, a max/min tie)."""
     return [

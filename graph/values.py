@@ -36,6 +36,21 @@ def as_value(name: str, raw: object, how: str | None = None):
     return _element(raw, subject, None)
 
 
+NOT_A_NUMBER, NOT_FINITE = "is not a number", "is not finite"
+
+
+def read_number(raw: str | float) -> float:
+    """A number, or one written as text (`2.5`, ` 1e-3 `), as a finite float: what every typed
+    or read scalar must be. Raises ValueError(NOT_A_NUMBER or NOT_FINITE), for the caller to word."""
+    try:
+        value = float(raw)
+    except (ValueError, OverflowError):
+        raise ValueError(NOT_A_NUMBER) from None
+    if not math.isfinite(value):
+        raise ValueError(NOT_FINITE)
+    return value
+
+
 def _element(item: object, subject: str, where: str | None) -> float:
     """One number as a finite float; `where` names its place in a list (None for a scalar)."""
     import numbers
