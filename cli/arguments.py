@@ -9,7 +9,6 @@ from pathlib import Path
 
 from ..graph.errors import InputError
 from ..graph.values import NOT_FINITE, as_value, read_number
-from .files import read_value_file, read_vars_file
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SHORT_OPTION = re.compile(r"-[A-Za-z]\Z")
@@ -102,6 +101,8 @@ def _value(name: str, raw: object, how: str):
         return as_value(name, raw, how)
     text = raw.strip()
     if text.startswith("@"):
+        from .files import read_value_file  # only when a file is given: start-up time matters
+
         return read_value_file(name, text[1:], how)
     if text.startswith("["):
         return as_value(name, _parse_list(name, text, how), how)
@@ -198,5 +199,7 @@ def read_expectations(items: list[str] | None, path: Path | None) -> dict[str, o
     """The answers to check, from `--expect NAME=VALUE` and an `--expect-file` JSON object."""
     given = [parse_var_option(item, "--expect") for item in items or []]
     if path is not None:
+        from .files import read_vars_file
+
         given += read_vars_file(path, "--expect-file")
     return collect_values(given)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,7 +20,6 @@ import typer
 from ..graph.errors import BackpropError, InputError
 from ..graph.limits import MAX_ELEMENTS, MAX_NODES
 from .arguments import collect_values, parse_var_option, read_program, split_arguments
-from .files import read_vars_file
 from .render.json import error_json, print_json
 from .render.text import print_error, warn
 
@@ -81,15 +79,12 @@ class Limits:
         return parse(source, max_nodes=self.max_nodes, max_elements=self.max_elements)
 
 
-@dataclass
 class ProgramInputs:
     """What a command was given: the program text, its input values (converted once), the limits
-    and whether to print JSON."""
+    and whether to print JSON. (A plain class: a dataclass costs start-up time, which is measured.)"""
 
-    source: str
-    values: dict[str, object]
-    limits: Limits
-    json: bool
+    def __init__(self, source: str, values: dict[str, object], limits: Limits, json: bool) -> None:
+        self.source, self.values, self.limits, self.json = source, values, limits, json
 
     def parse(self) -> Program:
         return self.limits.parse(self.source)
@@ -147,6 +142,8 @@ def read_inputs(
     source = read_program(program_arg)
     given = [*pairs, *(parse_var_option(item) for item in var or [])]
     if vars_file is not None:
+        from .files import read_vars_file  # only when a file is given: start-up time matters
+
         given += read_vars_file(vars_file)
     return source, collect_values(given)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...graph.expect import VALUE
 from ...graph.values import shape_text, value_text
 from .text import one_line
 
@@ -223,6 +222,8 @@ def print_check(console, check: CheckReport, limit: int | None) -> None:
 def print_expectations(report: ExpectReport, evaluation: Evaluation) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from ...graph.expect import VALUE  # here: graph/expect.py loads only when answers are checked
 
     console = Console(highlight=False)
     output = evaluation.program.labels()[evaluation.program.output]
