@@ -1,21 +1,19 @@
-"""Shared fixtures: the CLI runner and a helper that runs `backprop` and parses its JSON."""
+"""Shared fixtures: the CLI runner, a helper that runs `backprop` and parses its JSON, and the tally
+of what each module tried (printed with -s). The hypothesis profiles are in profiles.py."""
 
 from __future__ import annotations
 
 import json
-import os
+import sys
 
+import profiles  # noqa: F401 (registers and loads the hypothesis profile)
 import pytest
-from hypothesis import settings
+from checks import TALLY
 from typer.testing import CliRunner
 
 from backprop.cli.app import load_commands
 
 app = load_commands()  # every command, as --help sees them
-
-settings.register_profile("ci", max_examples=100, deadline=None)
-settings.register_profile("long", max_examples=5000, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
@@ -39,3 +37,13 @@ def run_json(run):
         return code, json.loads(out)
 
     return invoke
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_tally(request):
+    """After each test module, print what it tried (visible with -s), then start counting afresh."""
+    yield
+    if TALLY:
+        counts = "".join(f"\n    {kind}: {count}" for kind, count in sorted(TALLY.items()))
+        sys.stdout.write(f"\n[{request.module.__name__}] inputs tried:{counts}\n")
+    TALLY.clear()

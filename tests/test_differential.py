@@ -2,157 +2,33 @@
 symbolically, and our values and gradients must agree to 1e-9 relative (absolute floor 1e-12).
 
 The oracle never reads our text: a program is generated as a structure (tests/strategies.py) and
-converted here, node by node, into a SymPy expression. The kink conventions of the README are
-written into the oracle as Piecewise (relu'(0) = 0, abs'(0) = 0, a max/min tie splits evenly), and
-random points within 1e-6 of a kink are skipped, where float rounding may pick the other piece.
+converted here, node by node, into a SymPy expression with each op's own `oracle` (tests/op_cases.py).
+The kink conventions of the README are written into the oracle (relu'(0) = 0, abs'(0) = 0, a max/min
+tie splits evenly), and random points within 1e-6 of a kink are skipped, where float rounding may
+pick the other piece.
 
-Fast slice: part of `pytest -q`. Long run (thousands of programs, bigger ones):
-
-    HYPOTHESIS_PROFILE=long python -m pytest -m slow -s tests/test_properties.py tests/test_differential.py tests/test_differential_tensors.py tests/test_fuzz.py
+Part of `pytest -q`; the long run (profiles.py) tries thousands of bigger programs.
 """
 
 from __future__ import annotations
 
 import math
-import operator
-from contextlib import contextmanager
 
 import pytest
 import sympy
-from hypothesis import assume, given, reject, settings
+from checks import tally
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from strategies import (
-    PI,
-    RULES,
-    GeneratedProgram,
-    Statement,
-    cases,
-    const,
-    expanded_size,
-    expressions,
-    inputs,
-    kink_arguments,
-    points,
-    ref,
-    render,
-    report_tally,  # noqa: F401 (an autouse fixture: prints what the module tried)
-    tally,
-    time_limit,
-    tree,
-)
+from op_cases import CASES
+from oracles import assert_close, exact, oracle_budget
+from programs import PI, GeneratedProgram, Statement, const, expanded_size, inputs, ref, render, tree
+from strategies import cases, grow, kink_arguments, points
 
 from backprop import evaluate
 
-REL, ABS = 1e-9, 1e-12
-
-
 # ------------------------------------------------------------------------------------------------
-# The oracle: our structure → SymPy
+# The oracle: our structure → SymPy, each op by its entry in op_cases
 # ------------------------------------------------------------------------------------------------
-#
-# relu, abs, max and min are resolved at the point: the oracle evaluates their argument exactly and
-# keeps the piece it falls on (at exactly 0 or a tie, the README's convention), then differentiates
-# symbolically. That is what differentiating a Piecewise would give, without its cost.
-
-
-def _relu(a, side: int):
-    return a if side > 0 else sympy.Integer(0)  # relu'(0) = 0
-
-
-def _abs(a, side: int):
-    return a if side > 0 else -a if side < 0 else sympy.Integer(0)  # abs'(0) = 0
-
-
-def _max(a, b, side: int):
-    return a if side > 0 else b if side < 0 else (a + b) / 2  # a tie splits evenly
-
-
-def _min(a, b, side: int):
-    return b if side > 0 else a if side < 0 else (a + b) / 2
-
-
-def _sigmoid(a):
-    return 1 / (1 + sympy.exp(-a))
-
-
-# The tensor family, on scalars and on vectors (Python lists of SymPy expressions), from their definitions.
-
-
-def _elements(a) -> list:
-    return a if isinstance(a, list) else [a]
-
-
-def _sum(a):
-    return sympy.Add(*_elements(a))
-
-
-def _mean(a):
-    return _sum(a) / len(_elements(a))
-
-
-def _logsumexp(a):
-    return sympy.log(sympy.Add(*(sympy.exp(e) for e in _elements(a))))
-
-
-def _softmax(a):
-    total = sympy.Add(*(sympy.exp(e) for e in _elements(a)))
-    out = [sympy.exp(e) / total for e in _elements(a)]
-    return out if isinstance(a, list) else out[0]
-
-
-def _log_softmax(a):
-    out = [e - _logsumexp(a) for e in _elements(a)]
-    return out if isinstance(a, list) else out[0]
-
-
-def _array(*elements):
-    return list(elements)
-
-
-def _transpose(a):
-    return a  # of a scalar or a vector: itself
-
-
-def _dot(a, b):
-    return sympy.Add(*(p * q for p, q in zip(a, b, strict=True)))
-
-
-SMOOTH = {
-    "add": operator.add,
-    "sub": operator.sub,
-    "mul": operator.mul,
-    "div": operator.truediv,
-    "neg": operator.neg,
-    "pow": sympy.Pow,
-    "exp": sympy.exp,
-    "log": sympy.log,  # natural
-    "sqrt": sympy.sqrt,
-    "sin": sympy.sin,
-    "cos": sympy.cos,
-    "tan": sympy.tan,
-    "tanh": sympy.tanh,
-    "sigmoid": _sigmoid,
-    "sum": _sum,
-    "mean": _mean,
-    "logsumexp": _logsumexp,
-    "softmax": _softmax,
-    "log_softmax": _log_softmax,
-    "array": _array,
-    "transpose": _transpose,
-    "matmul": _dot,
-}
-PIECEWISE = {"relu": _relu, "abs": _abs, "max": _max, "min": _min}
-
-
-def test_the_oracle_knows_every_generated_op():
-    assert set(SMOOTH) | set(PIECEWISE) | {"index"} == set(RULES)
-
-
-def exact(expression: sympy.Expr, at: dict) -> float:
-    """The expression's value at exact rational inputs, to 30 digits, as a float (real, or fail)."""
-    number = complex(expression.xreplace(at).evalf(30))
-    assert number.imag == 0, f"the oracle left the real line: {expression}"
-    return number.real
 
 
 def _side(difference: sympy.Expr, at: dict) -> int:
@@ -198,39 +74,16 @@ class Converter:
             return sympy.pi if e.text == "pi" else sympy.Rational(e.value)  # the double, exactly
         if e.op == "ref":
             return self.held[e.text] if e.text in self.held else self(e.args[0])
-        if e.op == "index":
-            return self(e.args[0])[int(e.value)]
+        case = CASES[e.op]
         args = [self(arg) for arg in e.args]
-        if e.op in PIECEWISE:
-            difference = args[0] if len(args) == 1 else args[0] - args[1]
-            return PIECEWISE[e.op](*args, _side(difference, self.at))
-        return SMOOTH[e.op](*args)
-
-
-def assert_close(ours: float, expected: float, what: str, text: str) -> None:
-    assert abs(ours - expected) <= REL * abs(expected) + ABS, (
-        f"{what}: ours {ours!r}, sympy {expected!r}\n{text}"
-    )
+        if case.kink is not None:
+            return case.oracle(*args, _side(case.kink(*args), self.at))
+        return case.oracle(*args)
 
 
 INLINED_NODES = 250
 """The oracle inlines every reference, so a DAG can grow exponentially; past this many nodes SymPy's
 derivatives outgrow memory (a 2,000-node one took 24 GB), and the example is skipped."""
-
-ORACLE_SECONDS = 20
-"""SymPy's automatic simplification can crawl on a large argument (sin of a deep tanh asks the
-assumption system whether it is a multiple of pi); past this, the example is skipped and counted."""
-
-
-@contextmanager
-def oracle_budget():
-    """Give up (hypothesis.reject, counted) when SymPy takes longer than ORACLE_SECONDS."""
-    try:
-        with time_limit(ORACLE_SECONDS):
-            yield
-    except TimeoutError:
-        tally(f"skipped: SymPy took over {ORACLE_SECONDS} s")
-        reject()
 
 
 def checkable(program: GeneratedProgram, point: dict[str, float]) -> bool:
@@ -281,7 +134,7 @@ def check_named_nodes(result, expected: dict, text: str) -> None:
         row = rows[name]
         assert_close(row.value, value, f"value of {name}", text)
         if row.id == result.program.output:
-            continue  # the output's grad is the seed, 1 (test_fuzz checks the constant case)
+            continue  # the output's grad is the seed, 1 (test_hostile_input checks the constant case)
         if grad is None:
             assert row.grad is None, f"{name} is computed from constants only: no gradient"
         else:
@@ -293,16 +146,8 @@ def check_named_nodes(result, expected: dict, text: str) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-@given(cases(max_statements=3, depth=3))
+@given(cases())
 def test_random_programs_match_sympy(case):
-    assume(checkable(*case))
-    check_against_sympy(*case)
-
-
-@pytest.mark.slow
-@given(cases(max_statements=5, depth=5))
-def test_random_programs_match_sympy_long(case):
-    """Bigger programs; HYPOTHESIS_PROFILE=long runs thousands."""
     assume(checkable(*case))
     check_against_sympy(*case)
 
@@ -310,13 +155,12 @@ def test_random_programs_match_sympy_long(case):
 @st.composite
 def programs_around(draw, op: str):
     """A random program whose output is `op` applied to random subexpressions of x and y."""
-    leaves = (inputs("x"), inputs("y"))
-    output = RULES[op](draw, lambda: draw(expressions(leaves, 2)))
+    output = grow(draw, op, (inputs("x"), inputs("y")), 2)
     program = GeneratedProgram((Statement(None, output),), ("", ""), ("x", "y"))
     return program, draw(points(program.inputs))
 
 
-@pytest.mark.parametrize("op", sorted(RULES))
+@pytest.mark.parametrize("op", sorted(CASES))
 @settings(max_examples=20)
 @given(data=st.data())
 def test_every_op_matches_sympy(op, data):

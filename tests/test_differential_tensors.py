@@ -9,28 +9,28 @@ relative (absolute floor 1e-12), as in test_differential.
 
 Inputs come in the shapes of every broadcast pattern against each other: a scalar, (1,), (2,),
 (3,), (2, 1), (1, 3), (2, 3), (3, 2) and (2, 1, 3); every elementwise operation sees whatever pair
-the generator draws, and an operand that would not broadcast is reduced to a scalar first.
+the generator draws, and an operand that would not broadcast is reduced to a scalar first. Each op's
+term comes from its entry in op_cases (`tensor`), with the helpers of the Generator below.
 
-Fast slice: part of `pytest -q`. Long run: HYPOTHESIS_PROFILE=long python -m pytest -m slow -s tests/test_differential_tensors.py
+Part of `pytest -q`; the long run (profiles.py) tries thousands of deeper programs.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from contextlib import contextmanager
-from typing import NamedTuple
 
 import numpy as np
 import pytest
 import sympy
-from hypothesis import given, reject, settings
+from checks import tally
+from hypothesis import given, reject
 from hypothesis import strategies as st
-from strategies import report_tally, tally, time_limit  # noqa: F401 (report_tally: an autouse fixture)
+from op_cases import CASES, OpCase
+from oracles import Term, along, assert_close, each, exact, make, oracle_budget, wrap
+from profiles import examples, sized
 
 from backprop import evaluate
-
-REL, ABS = 1e-9, 1e-12
 
 SHAPES = {
     "s": (),
@@ -48,24 +48,8 @@ KINK_MARGIN = 1e-6
 """relu, abs, max and min: an element within this of its kink is not checked (rounding may pick the
 other piece there); the kink conventions themselves are tested in test_differential and test_ops."""
 
-ORACLE_SECONDS = 20
-
-
-class Term(NamedTuple):
-    """A generated subexpression: its text, and its oracle (an object array of SymPy expressions)."""
-
-    text: str
-    oracle: np.ndarray
-    leaf: bool = False
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.oracle.shape
-
-
-def make(text: str, oracle, leaf: bool = False) -> Term:
-    """A Term whose oracle is always an object array (NumPy gives a bare object for a 0-d result)."""
-    return Term(text, np.asarray(oracle, dtype=object), leaf)
+FAMILIES = ("unary", "binary", "binary", "reduce", "normalise", "matmul", "transpose", "index", "array")
+"""How often each family of ops is drawn (op_cases' `family`); an op of the family is drawn next."""
 
 
 class Oracle:
@@ -83,210 +67,7 @@ class Oracle:
             self.symbols[name] = symbols
 
     def exact(self, expression) -> float:
-        number = complex(sympy.sympify(expression).xreplace(self.at).evalf(30))
-        assert number.imag == 0, f"the oracle left the real line: {expression}"
-        return number.real
-
-
-def each(function, array: np.ndarray) -> np.ndarray:
-    """function applied to every element of an object array (of any rank, 0-d included)."""
-    out = np.empty(array.shape, dtype=object)
-    for index in np.ndindex(array.shape):
-        out[index] = function(array[index])
-    return out
-
-
-def along_last(function, array: np.ndarray, keeps_axis: bool) -> np.ndarray:
-    """function applied to each last-axis row (a list of expressions) of an object array."""
-    rows = array.shape[:-1]
-    out = np.empty(array.shape if keeps_axis else rows, dtype=object)
-    for index in np.ndindex(rows):
-        result = function(list(array[index]))
-        if keeps_axis:
-            out[index] = np.array(result, dtype=object)
-        else:
-            out[index] = result
-    return out
-
-
-def _softmax(row: list) -> list:
-    total = sympy.Add(*(sympy.exp(e) for e in row))
-    return [sympy.exp(e) / total for e in row]
-
-
-def _logsumexp(row: list):
-    return sympy.log(sympy.Add(*(sympy.exp(e) for e in row)))
-
-
-def _log_softmax(row: list) -> list:
-    return [e - _logsumexp(row) for e in row]
-
-
-def reduced(array: np.ndarray, axis: int | None, mean: bool) -> np.ndarray:
-    total = np.asarray(np.sum(array, axis=axis), dtype=object)
-    if not mean:
-        return total
-    count = array.size if axis is None else array.shape[axis]
-    return each(lambda e: e / count, total)
-
-
-SMOOTH = {
-    "exp": sympy.exp,
-    "tanh": sympy.tanh,
-    "sin": sympy.sin,
-    "cos": sympy.cos,
-    "sigmoid": lambda e: 1 / (1 + sympy.exp(-e)),
-}
-POSITIVE_ONLY = {"log": sympy.log, "sqrt": sympy.sqrt}
-KINKED = ("relu", "abs")
-
-
-# ------------------------------------------------------------------------------------------------
-# The generator: text and oracle built side by side from the same choices
-# ------------------------------------------------------------------------------------------------
-
-
-class Generator:
-    def __init__(self, draw, oracle: Oracle, depth: int):
-        self.draw, self.oracle, self.depth = draw, oracle, depth
-
-    def leaf(self) -> Term:
-        name = self.draw(st.sampled_from(sorted(SHAPES)))
-        tally(f"input of shape {SHAPES[name]}")
-        return make(name, self.oracle.symbols[name], leaf=True)
-
-    def expression(self, depth: int) -> Term:
-        if depth == 0 or self.draw(st.integers(0, 4)) == 0:
-            return self.leaf()
-        kind = self.draw(st.sampled_from(KINDS_OF_TERM))
-        return getattr(self, kind)(depth - 1)
-
-    # -- elementwise -------------------------------------------------------------------------
-
-    def unary(self, depth: int) -> Term:
-        a = self.expression(depth)
-        name = self.draw(st.sampled_from([*SMOOTH, *POSITIVE_ONLY, *KINKED, "neg"]))
-        if name == "neg":
-            return make(f"-{wrap(a)}", -a.oracle)
-        if name in POSITIVE_ONLY:  # 1.5 + tanh(a) is in (0.5, 2.5)
-            inner = each(lambda e: sympy.Rational(3, 2) + sympy.tanh(e), a.oracle)
-            return make(f"{name}(1.5 + tanh({a.text}))", each(POSITIVE_ONLY[name], inner))
-        if name in KINKED:
-            return make(f"{name}({a.text})", each(lambda e: self.kinked(name, e, 0), a.oracle))
-        if name == "exp" and not a.leaf:  # exp(exp(exp(A))) overflows: squash a computed argument
-            a = make(f"tanh({a.text})", each(sympy.tanh, a.oracle))
-        return make(f"{name}({a.text})", each(SMOOTH[name], a.oracle))
-
-    def binary(self, depth: int) -> Term:
-        a, b = self.expression(depth), self.expression(depth)
-        if not broadcastable(a.shape, b.shape):
-            b = make(f"sum({b.text})", reduced(b.oracle, None, mean=False))
-        operator = self.draw(st.sampled_from(["+", "-", "*", "/", "**", "max", "min"]))
-        tally(f"broadcast {a.shape} with {b.shape}")
-        if operator in ("max", "min"):
-            pieces = np.frompyfunc(lambda p, q: self.kinked(operator, p, q), 2, 1)(a.oracle, b.oracle)
-            return make(f"{operator}({a.text}, {b.text})", np.asarray(pieces, dtype=object))
-        if operator == "/" and not b.leaf:  # every input is at least 0.5 away from 0; keep a divisor so
-            b = make(
-                f"(1.5 + tanh({b.text}))", each(lambda e: sympy.Rational(3, 2) + sympy.tanh(e), b.oracle)
-            )
-        if operator == "**":
-            return self.power(a, b)
-        combine = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide}[operator]
-        return make(f"{wrap(a)} {operator} {wrap(b)}", np.asarray(combine(a.oracle, b.oracle), dtype=object))
-
-    def power(self, a: Term, b: Term) -> Term:
-        """A positive base (1.5 + tanh(a)) to a bounded exponent (tanh(b)), or any base to 2 or 3."""
-        if self.draw(st.booleans()):
-            n = self.draw(st.sampled_from([2, 3]))
-            return make(f"{wrap(a)}**{n}", each(lambda e: e**n, a.oracle))
-        base = each(lambda e: sympy.Rational(3, 2) + sympy.tanh(e), a.oracle)
-        exponent = each(sympy.tanh, b.oracle)
-        return make(
-            f"(1.5 + tanh({a.text}))**tanh({b.text})", np.asarray(np.power(base, exponent), dtype=object)
-        )
-
-    def kinked(self, name: str, p, q) -> sympy.Expr:
-        """relu/abs/max/min of elements, resolved at the point (like test_differential's oracle)."""
-        difference = p - q
-        value = self.oracle.exact(difference)
-        if abs(value) < KINK_MARGIN:
-            tally("skipped: an element at a kink")
-            reject()
-        above = value > 0
-        if name == "relu":
-            return p if above else sympy.Integer(0)
-        if name == "abs":
-            return p if above else -p
-        if name == "max":
-            return p if above else q
-        return q if above else p
-
-    # -- tensor operations -------------------------------------------------------------------
-
-    def reduce(self, depth: int) -> Term:
-        a = self.expression(depth)
-        function = self.draw(st.sampled_from(["sum", "mean"]))
-        if a.oracle.ndim == 0 or self.draw(st.booleans()):
-            return make(f"{function}({a.text})", reduced(a.oracle, None, function == "mean"))
-        axis = self.draw(st.integers(-a.oracle.ndim, a.oracle.ndim - 1))
-        tally(f"{function} along an axis")
-        return make(f"{function}({a.text}, {axis})", reduced(a.oracle, axis, function == "mean"))
-
-    def normalise(self, depth: int) -> Term:
-        a = self.expression(depth)
-        if a.oracle.ndim == 0:
-            return a
-        name = self.draw(st.sampled_from(["softmax", "log_softmax", "logsumexp"]))
-        rule = {"softmax": _softmax, "log_softmax": _log_softmax, "logsumexp": _logsumexp}[name]
-        tally(f"{name} of rank {a.oracle.ndim}")
-        return make(f"{name}({a.text})", along_last(rule, a.oracle, keeps_axis=name != "logsumexp"))
-
-    def matmul(self, depth: int) -> Term:
-        a = self.expression(depth)
-        if a.oracle.ndim not in (1, 2):
-            return a
-        inner = a.shape[-1]
-        partners = [n for n, s in SHAPES.items() if 1 <= len(s) <= 2 and s[0] == inner]
-        b = self.expression(depth)
-        if not (1 <= b.oracle.ndim <= 2 and b.shape[0] == inner):
-            if b.oracle.ndim == 2 and b.shape[1] == inner:
-                b = make(f"{wrap(b)}.T", b.oracle.T)
-            else:
-                name = self.draw(st.sampled_from(partners))
-                b = make(name, self.oracle.symbols[name], leaf=True)
-        tally(f"matmul {a.shape} @ {b.shape}")
-        product = np.asarray(np.matmul(a.oracle, b.oracle), dtype=object)
-        return make(f"{wrap(a)} @ {wrap(b)}", product)
-
-    def transpose(self, depth: int) -> Term:
-        a = self.expression(depth)
-        if self.draw(st.booleans()):
-            return make(f"{wrap(a)}.T", a.oracle.T)
-        return make(f"transpose({a.text})", a.oracle.T)
-
-    def index(self, depth: int) -> Term:
-        a = self.expression(depth)
-        if a.oracle.ndim == 0:
-            return a
-        count = self.draw(st.integers(1, min(2, a.oracle.ndim)))
-        subscripts = tuple(self.draw(st.integers(-n, n - 1)) for n in a.shape[:count])
-        text = ", ".join(map(str, subscripts))
-        return make(f"{wrap(a)}[{text}]", np.asarray(a.oracle[subscripts], dtype=object))
-
-    def array(self, depth: int) -> Term:
-        a, b = self.expression(depth), self.expression(depth)
-        if b.shape != a.shape:
-            b = make(f"tanh({a.text})", each(sympy.tanh, a.oracle))
-        tally(f"array literal of {a.shape}")
-        return make(f"[{a.text}, {b.text}]", np.stack([a.oracle, b.oracle]))
-
-
-KINDS_OF_TERM = ("unary", "binary", "binary", "reduce", "normalise", "matmul", "transpose", "index", "array")
-
-
-def wrap(term: Term) -> str:
-    return term.text if term.leaf else f"({term.text})"
+        return exact(expression, self.at)
 
 
 def broadcastable(*shapes: tuple[int, ...]) -> bool:
@@ -295,6 +76,75 @@ def broadcastable(*shapes: tuple[int, ...]) -> bool:
     except ValueError:
         return False
     return True
+
+
+# ------------------------------------------------------------------------------------------------
+# The generator: text and oracle built side by side from the same choices
+# ------------------------------------------------------------------------------------------------
+
+
+class Generator:
+    """Draws a term `depth` ops deep at most; an op's `tensor` rule (op_cases) builds with the rest."""
+
+    def __init__(self, draw, oracle: Oracle, depth: int):
+        self.draw, self.oracle, self.depth = draw, oracle, depth
+
+    def expression(self) -> Term:
+        if self.depth == 0 or self.draw(st.integers(0, 4)) == 0:
+            return self.leaf()
+        family = self.draw(st.sampled_from(FAMILIES))
+        case = CASES[self.draw(st.sampled_from(sorted(n for n, c in CASES.items() if c.family == family)))]
+        return case.tensor(self, case)
+
+    def sub(self) -> Term:
+        """A random subexpression, one level down."""
+        return Generator(self.draw, self.oracle, self.depth - 1).expression()
+
+    def leaf(self, where=lambda shape: True) -> Term:
+        """An input, of a shape `where` accepts."""
+        name = self.draw(st.sampled_from(sorted(n for n, shape in SHAPES.items() if where(shape))))
+        tally(f"input of shape {SHAPES[name]}")
+        return make(name, self.oracle.symbols[name], leaf=True)
+
+    def operands(self) -> tuple[Term, Term]:
+        """Two subexpressions that broadcast: the second is summed to a scalar if they would not."""
+        a, b = self.sub(), self.sub()
+        if not broadcastable(a.shape, b.shape):
+            b = make(f"sum({b.text})", along(CASES["sum"].oracle, b.oracle, None))
+        tally(f"broadcast {a.shape} with {b.shape}")
+        return a, b
+
+    def positive(self, a: Term) -> Term:
+        """1.5 + tanh(a): in (0.5, 2.5), as every input is at least 0.5 away from 0."""
+        return make(f"1.5 + tanh({a.text})", each(lambda e: sympy.Rational(3, 2) + sympy.tanh(e), a.oracle))
+
+    def squash(self, a: Term) -> Term:
+        """tanh(a): in (-1, 1)."""
+        return make(f"tanh({a.text})", each(sympy.tanh, a.oracle))
+
+    def call(self, case: OpCase, a: Term) -> Term:
+        """name(a), element by element."""
+        return self.elementwise(case, f"{case.name}({a.text})", a)
+
+    def infix(self, case: OpCase, a: Term, b: Term) -> Term:
+        """a + b, broadcast."""
+        return self.elementwise(case, f"{wrap(a)} {case.infix[0]} {wrap(b)}", a, b)
+
+    def elementwise(self, case: OpCase, text: str, *terms: Term) -> Term:
+        """The op's scalar oracle element by element, broadcast; a kink is resolved at the point."""
+        if case.kink is None:
+            return make(text, each(case.oracle, *(term.oracle for term in terms)))
+        return make(
+            text, each(lambda *e: case.oracle(*e, self.side(case.kink(*e))), *(t.oracle for t in terms))
+        )
+
+    def side(self, difference) -> int:
+        """The side of a kink an element is on, -1 or 1; an element at the kink is not checked."""
+        value = self.oracle.exact(difference)
+        if abs(value) < KINK_MARGIN:
+            tally("skipped: an element at a kink")
+            reject()
+        return 1 if value > 0 else -1
 
 
 @st.composite
@@ -307,14 +157,13 @@ def tensor_cases(draw, depth: int):
         elements = draw(st.lists(magnitudes, min_size=size, max_size=size))
         point[name] = elements[0] if shape == () else np.array(elements).reshape(shape)
     oracle = Oracle(point)
-    generator = Generator(draw, oracle, depth)
-    body = generator.expression(depth)
+    body = Generator(draw, oracle, depth).expression()
     statements = []
     if draw(st.booleans()):  # name the body and use it twice: a shared node
         statements.append(f"h = {body.text}")
         body = make("h * tanh(h)", each(lambda e: e * sympy.tanh(e), body.oracle))
     reduction = draw(st.sampled_from(["sum", "mean"]))
-    output = reduced(body.oracle, None, reduction == "mean")[()]
+    output = along(CASES[reduction].oracle, body.oracle, None)[()]
     statements.append(f"{reduction}({body.text})")
     text = "; ".join(statements)
     return text, inputs_of(text, point), oracle, output
@@ -327,22 +176,6 @@ def inputs_of(text: str, point: dict) -> dict:
     """The values of the inputs the text names (`.T` is not the input T); an input whose symbols
     cancel out of the output still needs a value, and its gradient is 0."""
     return {name: point[name] for name in sorted(set(NAME.findall(text)) & set(point))}
-
-
-def assert_close(ours, expected, what: str, text: str) -> None:
-    assert abs(ours - expected) <= REL * abs(expected) + ABS, (
-        f"{what}: ours {ours!r}, sympy {expected!r}\n{text}"
-    )
-
-
-@contextmanager
-def oracle_budget():
-    try:
-        with time_limit(ORACLE_SECONDS):
-            yield
-    except TimeoutError:
-        tally(f"skipped: SymPy took over {ORACLE_SECONDS} s")
-        reject()
 
 
 def check_against_oracle(case) -> None:
@@ -366,16 +199,13 @@ def check_against_oracle(case) -> None:
     tally("tensor programs checked against sympy")
 
 
-@settings(max_examples=150)
-@given(tensor_cases(depth=3))
+def test_every_family_of_ops_is_drawn():
+    assert {case.family for case in CASES.values()} == set(FAMILIES)
+
+
+@examples(150)
+@given(tensor_cases(depth=sized(3, 4)))
 def test_random_tensor_programs_match_sympy(case):
-    check_against_oracle(case)
-
-
-@pytest.mark.slow
-@given(tensor_cases(depth=4))
-def test_random_tensor_programs_match_sympy_long(case):
-    """Deeper programs; HYPOTHESIS_PROFILE=long runs thousands."""
     check_against_oracle(case)
 
 

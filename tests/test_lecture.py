@@ -8,26 +8,33 @@ import pytest
 
 from backprop import evaluate
 
+SLIDES = [
+    # the slides' nodes at a=7, b=3, c=2: the value, the gradients, (op, value, grad) of each named node
+    pytest.param(
+        "(a + b) * c",  # Add d = 10, Mul e = 20
+        20,
+        {"a": 2, "b": 2, "c": 10},
+        {"d": ("add", 10, 2), "e": ("mul", 20, 1)},
+        id="add_mul_gradients",
+    ),
+    pytest.param(
+        "(a + b**3) * c",  # Pow3 d = 27, Add e = 34, Mul f = 68; b.grad = 2·3·9 = 54
+        68,
+        {"a": 2, "b": 54, "c": 34},
+        {"d": ("pow", 27, 2), "e": ("add", 34, 2), "f": ("mul", 68, 1)},
+        id="power_node",
+    ),
+]
 
-def test_lecture_add_mul_gradients():
-    """Slides: (a + b) * c at a=7, b=3, c=2 — Add d = 10, Mul e = 20, grads 2, 2, 10."""
-    result = evaluate("(a + b) * c", a=7, b=3, c=2)
-    assert result.value == 20
-    assert result.gradients == {"a": 2, "b": 2, "c": 10}
-    by_name = {node.name: node for node in result.nodes}
-    assert (by_name["d"].op, by_name["d"].value, by_name["d"].grad) == ("add", 10, 2)
-    assert (by_name["e"].op, by_name["e"].value, by_name["e"].grad) == ("mul", 20, 1)
 
-
-def test_lecture_power_node():
-    """Slides: (a + b³) * c — Pow3 d = 27 (grad 2), Add e = 34 (grad 2), Mul f = 68; b.grad = 2·3·9 = 54."""
-    result = evaluate("(a + b**3) * c", a=7, b=3, c=2)
-    assert result.value == 68
-    assert result.gradients == {"a": 2, "b": 54, "c": 34}
-    by_name = {node.name: node for node in result.nodes}
-    assert (by_name["d"].op, by_name["d"].value, by_name["d"].grad) == ("pow", 27, 2)
-    assert (by_name["e"].op, by_name["e"].value, by_name["e"].grad) == ("add", 34, 2)
-    assert (by_name["f"].op, by_name["f"].value, by_name["f"].grad) == ("mul", 68, 1)
+@pytest.mark.parametrize(("text", "value", "gradients", "nodes"), SLIDES)
+def test_lecture_slides(text, value, gradients, nodes):
+    result = evaluate(text, a=7, b=3, c=2)
+    assert result.value == value
+    assert result.gradients == gradients
+    assert {
+        node.name: (node.op, node.value, node.grad) for node in result.nodes if node.name in nodes
+    } == nodes
 
 
 @pytest.mark.parametrize(("b", "value", "grad_b"), [(3, 20, 2), (-3, 14, 0)])

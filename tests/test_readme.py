@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from strategies import strict_json
+from checks import strict_json
 
 from backprop import BackpropError
 
