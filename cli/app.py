@@ -27,6 +27,7 @@ COMMANDS = {
     "graph": "graph",
     "paths": "paths",
     "batch": "batch",
+    "minimize": "minimize",
 }
 
 EXIT_USAGE = 2

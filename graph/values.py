@@ -186,10 +186,13 @@ def value_text(value, full: bool = False) -> str:
         return _nested(value, SCALAR_DIGITS, one_line=False)
     if value.size <= COMPACT_ELEMENTS:
         return _nested(value, COMPACT_DIGITS, one_line=True)
-    np = numpy()
-    low, mean, high = (
-        f"{float(stat) + 0.0:.{COMPACT_DIGITS}g}" for stat in (np.min(value), np.mean(value), np.max(value))
-    )
+    low, high = float(value.min()), float(value.max())
+    largest = max(abs(low), abs(high))
+    with numpy().errstate(all="ignore"):  # the mean of finite values can overflow: scale it first
+        mean = (
+            float((value / largest).mean()) * largest if 0.0 < largest < float("inf") else float(value.mean())
+        )
+    low, mean, high = (f"{stat + 0.0:.{COMPACT_DIGITS}g}" for stat in (low, mean, high))
     return f"shape {shape_text(value)} · min {low} · mean {mean} · max {high}"
 
 

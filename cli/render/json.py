@@ -222,3 +222,26 @@ def paths_json(report: PathReport, evaluation: Evaluation, expression: str, max_
             for path, (_, symbols) in zip(report.paths, path_rows(report, program, labels), strict=True)
         ],
     }
+
+
+def training_json(training, expression: str, stride: int, check: CheckReport | None = None) -> dict:
+    """`minimize --json`: the run, its final parameters (tensors as nested lists) and its losses
+    (every `stride`-th step's). `training` is None when a failed --check stopped it before a step."""
+    document: dict = {"program": expression}
+    if training is not None:
+        document.update(
+            wrt=list(training.wrt),
+            method=training.method,
+            lr=training.lr,
+            steps=training.steps,
+            stopped=training.stopped,
+            loss={"start": training.loss_start, "final": training.loss_final},
+            grad_norm=training.grad_norm,
+            params={name: number(value) for name, value in training.params.items()},
+            history=training.history[::stride],
+            history_stride=stride,
+            reason=training.reason,
+        )
+    if check is not None:
+        document["check"] = check_json(check)
+    return document

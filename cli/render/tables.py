@@ -245,3 +245,46 @@ def print_expectations(report: ExpectReport, evaluation: Evaluation) -> None:
     wrong = sum(not item.passed for item in report.items)
     verdict = "[green]all right[/green]" if not wrong else f"[red]{wrong} of {len(report.items)} off[/red]"
     console.print(f"answers: {verdict}")
+
+
+STOPPED = {
+    "steps": "all steps taken",
+    "gtol": "the gradient's norm fell below --gtol",
+    "diverged": "diverged",
+    "interrupted": "interrupted (Ctrl-C)",
+}
+
+
+def print_training(training, expression: str) -> None:
+    """What `minimize` prints: the parameters at the start and the end, the losses, why it stopped,
+    and the loss curve."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .curve import LABEL_MARGIN, MIN_WIDTH, curve_text
+
+    console = Console(highlight=False, emoji=False)
+    table = Table(
+        title=f"backprop minimize · {escape(one_line(expression))}",
+        title_justify="left",
+        caption_justify="left",
+    )
+    for header, justify in (("parameter", "left"), ("start", "right"), ("end", "right")):
+        table.add_column(header, justify=justify)
+    for name in training.wrt:
+        table.add_row(
+            name, escape(value_text(training.start[name])), escape(value_text(training.params[name]))
+        )
+    table.caption = f"{training.method}, η = {training.lr:g}"
+    console.print(table)
+    norm = "—" if training.grad_norm is None else value_text(training.grad_norm)
+    console.print(
+        f"loss {value_text(training.loss_start)} → {value_text(training.loss_final)} in {training.steps:,} "
+        f"step{'s' if training.steps != 1 else ''}; stopped: {STOPPED[training.stopped]}; ‖∇L‖ {norm}"
+    )
+    if training.reason:
+        console.print(f"[yellow]{escape(training.reason)}[/yellow]")
+    width = min(console.width - LABEL_MARGIN, 72)
+    if len(training.history) > 1 and width >= MIN_WIDTH:  # too narrow a terminal: no curve
+        console.print(escape(curve_text(training.history, width=width)))

@@ -6,8 +6,9 @@ The JSON error object is built by render/json.py; this module writes the words.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from ...graph.errors import BackpropError
+from ...graph.errors import BackpropError, InputError
 
 
 def error_text(error: BackpropError, source: str | None) -> str:
@@ -68,3 +69,23 @@ def warn(message: str) -> None:
 def one_line(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def write_atomically(path: Path, data: bytes, what: str) -> None:
+    """Write a new file beside `path` and rename it over `path`: a failure never leaves a
+    half-written file where a good one was. `what` names the file in the error (`--save`)."""
+    import contextlib
+    import os
+    import uuid
+
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(temporary, "xb") as stream:  # "x": a new file, its mode from the umask as any other
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())  # the bytes reach the disk before the rename says they have
+        os.replace(temporary, path)
+    except OSError as failure:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise InputError(f"cannot write {what} {str(path)!r}: {failure.strerror or failure}") from None
