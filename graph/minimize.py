@@ -77,16 +77,18 @@ def minimize(
     """Move the inputs `wrt` against the gradient of the program's output, `steps` times or until
     the gradient's norm falls below `gtol`. `on_step` hears of every step; a KeyboardInterrupt
     raised in it (or during a step) stops training after the step in hand."""
-    _check_settings(program, values, wrt, lr, steps, method, gtol, batch_size, data)
+    _check_settings(program, wrt, lr, steps, method, gtol, data)
     first, _unused = evaluate_given(program, values)  # every error of the values is raised here
+    _check_batch(values, batch_size, data)
     start = {name: values[name] for name in wrt}
     rows = _RowSampler(values, data, batch_size, seed)
     update = _RULES[method](lr)
-    params, history, outcome, updates = dict(start), [], ("steps", None), 0
+    params, previous, history, outcome, updates = dict(start), None, [], ("steps", None), 0
     try:
         for step in range(1, steps + 1):
             loss, grads = _loss_and_gradients(program, {**values, **params, **rows.draw()}, wrt)
-            if loss is None:
+            if loss is None:  # back to the parameters whose loss was finite
+                params, updates = previous or params, updates - (previous is not None)
                 outcome = ("diverged", f"step {step}: {grads}")
                 break
             history.append(loss)
@@ -103,7 +105,7 @@ def minimize(
             if not all(kernels.is_finite(value) for value in moved.values()):
                 outcome = ("diverged", f"step {step}: a parameter stopped being finite")
                 break
-            params, updates = moved, updates + 1
+            previous, params, updates = params, moved, updates + 1
     except KeyboardInterrupt:
         outcome = ("interrupted", None)
     loss, grads = _loss_and_gradients(program, {**values, **params}, wrt)
@@ -212,16 +214,18 @@ class _RowSampler:
         return {name: self.values[name][chosen] for name in self.data}
 
 
-def _check_settings(program, values, wrt, lr, steps, method, gtol, batch_size, data) -> None:
+def _check_settings(program, wrt, lr, steps, method, gtol, data) -> None:
     """Settings that cannot work, refused before the first step with what to write instead."""
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}", hint=f"the methods are: {', '.join(METHODS)}")
     if not 0 < lr < math.inf:
         raise InputError(f"--lr must be a positive, finite number, not {lr}", hint="e.g. --lr 0.01")
     if steps < 1:
-        raise InputError(f"--steps must be at least 1, not {steps}")
+        raise InputError(f"--steps must be at least 1, not {steps}", hint="e.g. --steps 100")
     if not 0 <= gtol < math.inf:
-        raise InputError(f"--gtol must be 0 or a positive, finite number, not {gtol}")
+        raise InputError(
+            f"--gtol must be 0 or a positive, finite number, not {gtol}", hint="e.g. --gtol 1e-8"
+        )
     if not wrt:
         raise InputError("no parameter to train", hint="name them with --wrt, e.g. --wrt w,b")
     for name in [*wrt, *data]:
@@ -233,7 +237,6 @@ def _check_settings(program, values, wrt, lr, steps, method, gtol, batch_size, d
     for name in data:
         if name in wrt:
             raise InputError(f"{name} is named both by --wrt and by --data", hint="data is held, not trained")
-    _check_batch(values, batch_size, data)
 
 
 def _check_batch(values, batch_size, data) -> None:
@@ -242,16 +245,24 @@ def _check_batch(values, batch_size, data) -> None:
             raise InputError("--data goes with --batch-size", hint="e.g. --batch-size 32 --data X,y")
         return
     if not data:
-        raise InputError("--batch-size needs --data: the inputs whose rows make the batches")
-    counts = {name: kernels.shape(values[name])[:1] for name in data if name in values}
+        raise InputError(
+            "--batch-size needs --data: the inputs whose rows make the batches", hint="e.g. --data X,y"
+        )
+    counts = {name: kernels.shape(values[name])[:1] for name in data}
     for name, count in counts.items():
         if not count:
-            raise InputError(f"--data {name} is a scalar: it has no rows to draw from")
+            raise InputError(
+                f"--data {name} is a scalar: it has no rows to draw from", hint="name the inputs with rows"
+            )
     rows = {count[0] for count in counts.values()}
     if len(rows) > 1:
         listed = ", ".join(f"{name} {count[0]}" for name, count in counts.items())
-        raise InputError(f"the --data inputs have different numbers of rows: {listed}")
-    if rows and not 1 <= batch_size <= rows.pop():
         raise InputError(
-            f"--batch-size {batch_size} is not between 1 and the {kernels.shape(values[data[0]])[0]} rows of the data"
+            f"the --data inputs have different numbers of rows: {listed}", hint="give each one row a point"
+        )
+    total = rows.pop()
+    if not 1 <= batch_size <= total:
+        raise InputError(
+            f"--batch-size {batch_size} is not between 1 and the {total} rows of the data",
+            hint=f"e.g. --batch-size {min(32, total)}",
         )
