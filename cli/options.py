@@ -43,6 +43,7 @@ MaxNodes = Annotated[
 MaxElements = Annotated[
     int, typer.Option("--max-elements", metavar="N", help="Refuse tensors of more elements than this.")
 ]
+Eps = Annotated[float, typer.Option(help="Relative step of the gradient check: h = eps·max(1, |x|).")]
 _Var = Annotated[
     list[str] | None,
     typer.Option("--var", metavar="NAME=VALUE", help="An input value; repeatable. Also: --NAME VALUE."),

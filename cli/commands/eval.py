@@ -10,7 +10,7 @@ import typer
 from ...graph.errors import InputError
 from ...graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
 from ..arguments import read_expectations
-from ..options import PROGRAM_SETTINGS, ProgramInputs, takes_program
+from ..options import PROGRAM_SETTINGS, Eps, ProgramInputs, takes_program
 from ..render.tables import DEFAULT_ROWS
 from ..render.text import warn
 
@@ -39,7 +39,6 @@ Check = Annotated[
     bool,
     typer.Option("--check", help="Compare every gradient with central differences; exit 1 if one fails."),
 ]
-Eps = Annotated[float, typer.Option(help="Relative step of the gradient check: h = eps·max(1, |x|).")]
 Tol = Annotated[
     float,
     typer.Option(

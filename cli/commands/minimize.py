@@ -12,7 +12,7 @@ import typer
 
 from ...graph.errors import InputError
 from ...graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
-from ..options import PROGRAM_SETTINGS, ProgramInputs, takes_program
+from ..options import PROGRAM_SETTINGS, Eps, ProgramInputs, takes_program
 from ..render.text import warn
 
 EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 130
@@ -88,6 +88,10 @@ Plot = Annotated[
         help='Draw the loss curve to .png, .svg or .pdf (pip install "backprop[plot]").',
     ),
 ]
+Tol = Annotated[
+    float,
+    typer.Option(help="Tolerance of --check, as eval's: |numeric − analytic| ≤ tol·max(1, |analytic|)."),
+]
 HistoryStride = Annotated[
     int | None,
     typer.Option(
@@ -110,6 +114,8 @@ def command(
     data: Data = None,
     seed: Seed = 0,
     check: Check = False,
+    eps: Eps = DEFAULT_EPS,
+    tol: Tol = DEFAULT_TOL,
     log: Log = None,
     save: Save = None,
     plot: Plot = None,
@@ -127,7 +133,7 @@ def command(
     stride = _stride(history_stride, steps)
     _check_outputs(save, plot)
     program = given.parse()
-    report = _check_first(given, program, check)
+    report = _check_first(given, program, eps, tol) if check else None
     if report is not None and not report.passed:
         _show(given, None, stride, report)
         raise typer.Exit(EXIT_DIVERGED)
@@ -182,15 +188,14 @@ def _stride(history_stride: int | None, steps: int) -> int:
     return history_stride
 
 
-def _check_first(given: ProgramInputs, program, check: bool):
-    """The gradient check at the starting point, when asked for (it warns as eval's does)."""
-    if not check:
-        return None
+def _check_first(given: ProgramInputs, program, eps: float, tol: float):
+    """The gradient check at the starting point (it warns as eval's does)."""
     from ...graph.check import gradient_check
 
-    report = gradient_check(
-        given.evaluate(program), eps=DEFAULT_EPS, tol=DEFAULT_TOL, samples=DEFAULT_SAMPLES
-    )
+    for option, value in (("--eps", eps), ("--tol", tol)):
+        if not 0 < value < float("inf"):
+            raise InputError(f"{option} must be a positive, finite number, not {value}")
+    report = gradient_check(given.evaluate(program), eps=eps, tol=tol, samples=DEFAULT_SAMPLES)
     for item in report.inputs:
         if item.note:
             warn(f"gradient check of {item.name}: {item.note}")
