@@ -43,6 +43,16 @@ def where(condition, if_true, if_false):
     return numpy().where(condition, if_true, if_false)
 
 
+def log_of_base(x):
+    """ln x as the exponent's derivative of x**y needs it: ln x for x > 0, 0 at 0 (x**y is flat in y
+    there, for y > 0), NaN below (undefined: reported only if the exponent needs a gradient)."""
+    if type(x) is float:
+        return math.log(x) if x > 0.0 else (0.0 if x == 0.0 else math.nan)
+    np = numpy()
+    positive = x > 0.0
+    return np.where(positive, np.log(np.where(positive, x, 1.0)), np.where(x == 0.0, 0.0, np.nan))
+
+
 def sign(x):
     """-1, 0 or 1; sign(0) = 0."""
     if type(x) is float:

@@ -113,13 +113,9 @@ class Pow:
         return out
 
     def vjp(g, out, x, y):
-        # d(x^y)/dx = y·x^(y-1);  d(x^y)/dy = x^y·ln x, which exists only for x > 0
-        # (at x = 0 it is 0 for y > 0; for x < 0 it is undefined: NaN, reported only if y needs it).
+        # d(x^y)/dx = y·x^(y-1);  d(x^y)/dy = x^y·ln x, which exists only for x > 0 (kernels.log_of_base)
         dx = g * y * x ** (y - 1.0) if k.any_true(y != 0.0) else 0.0 * g  # x^0 is flat, even at 0
-        positive = x > 0.0
-        log_x = k.log(k.where(positive, x, 1.0))
-        dy = g * out * k.where(positive, log_x, k.where(x == 0.0, 0.0, float("nan")))
-        return dx, dy
+        return dx, g * out * k.log_of_base(x)
 
     def local(out, x, y):
         return power_rule_text(x, y), f"{out}·ln {x}"
