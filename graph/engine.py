@@ -80,15 +80,18 @@ def forward(program: Program, inputs: Mapping[str, object], *, strict: bool = Tr
     return values
 
 
-def backward(program: Program, values: list, *, strict: bool = True) -> list:
+def backward(program: Program, values: list, *, strict: bool = True, needs: bytearray | None = None) -> list:
     """dL/d(node) for every node that an input flows into (None for the others), L the output.
 
     For tensors, each gradient is summed back to the shape of its input (undoing broadcasting).
-    strict: raise a DomainError for a gradient that is not finite, as in forward."""
+    strict: raise a DomainError for a gradient that is not finite, as in forward.
+    needs: which nodes want a gradient (needs_grad_of: those some trained input flows into);
+    by default every node an input flows into."""
     grads: list = [None] * len(program)
     output = program.output
     grads[output] = 1.0 + 0.0 * values[output]  # dL/dL = 1, in the output's shape
-    ops, firsts, seconds, needs_grad = program.ops, program.first, program.second, program.needs_grad
+    ops, firsts, seconds = program.ops, program.first, program.second
+    needs_grad = program.needs_grad if needs is None else needs
     tensors = _has_tensors(program, values)
     node_id = -1
     with _quiet_numpy(tensors):
@@ -98,15 +101,19 @@ def backward(program: Program, values: list, *, strict: bool = True) -> list:
                 first = firsts[node_id]
                 if g is None or first < 0:
                     if g is not None and first == MANY_INPUTS:
-                        _backward_many(program, node_id, g, values, grads)
+                        _backward_many(program, node_id, g, values, grads, needs_grad)
                     continue  # no gradient reaches it, or a leaf
                 second = seconds[node_id]
                 # `old + new`, never `+=`: a vjp may hand one array to two inputs (add's g, g).
                 # The first input is accumulated before the second, the order `trace` shows.
                 if second >= 0:
-                    grad_first, grad_second = ops[node_id].vjp(
-                        g, values[node_id], values[first], values[second]
-                    )
+                    op, wants = ops[node_id], (needs_grad[first], needs_grad[second])
+                    if op.wants and not all(wants):  # one side needs none: the rule may skip it
+                        grad_first, grad_second = op.vjp(
+                            g, values[node_id], values[first], values[second], wants
+                        )
+                    else:
+                        grad_first, grad_second = op.vjp(g, values[node_id], values[first], values[second])
                 else:
                     (grad_first,) = ops[node_id].vjp(g, values[node_id], values[first])
                 if needs_grad[first] and grad_first is not None:
@@ -129,12 +136,24 @@ def backward(program: Program, values: list, *, strict: bool = True) -> list:
     return grads
 
 
-def _backward_many(program: Program, node_id: int, g, values: list, grads: list) -> None:
+def needs_grad_of(program: Program, names) -> bytearray:
+    """1 for the nodes that the inputs `names` flow into: the only gradients a run that trains
+    just them needs (backward's `needs`); data and constants then cost no gradient."""
+    needs = bytearray(len(program))
+    for name in names:
+        needs[program.inputs[name]] = 1
+    for node_id in range(len(program)):
+        if not needs[node_id] and any(needs[i] for i in program.inputs_of(node_id)):
+            needs[node_id] = 1
+    return needs
+
+
+def _backward_many(program: Program, node_id: int, g, values: list, grads: list, needs_grad) -> None:
     """The backward step of a node with more than two inputs (always the tensor path)."""
     inputs = program.many[node_id]
     contributions = program.ops[node_id].vjp(g, values[node_id], *[values[i] for i in inputs])
     for i, contribution in zip(inputs, contributions):
-        if program.needs_grad[i] and contribution is not None:
+        if needs_grad[i] and contribution is not None:
             contribution = fit_gradient(contribution, values[i])
             grads[i] = contribution if grads[i] is None else grads[i] + contribution
 

@@ -175,8 +175,9 @@ def matmul(x, y):
     return scalar_or_array(np.matmul(x, y))
 
 
-def matmul_vjp(g, x, y):
-    """Gradients of x @ y: g @ yᵀ and xᵀ @ g, with vectors treated as a row (x) and a column (y)."""
+def matmul_vjp(g, x, y, wants=(True, True)):
+    """Gradients of x @ y: g @ yᵀ and xᵀ @ g, with vectors treated as a row (x) and a column (y);
+    None for a side not in `wants` (a data matrix X: its g @ yᵀ is the step's largest product)."""
     np = numpy()
     x2 = x[np.newaxis, :] if x.ndim == 1 else x
     y2 = y[:, np.newaxis] if y.ndim == 1 else y
@@ -185,8 +186,8 @@ def matmul_vjp(g, x, y):
         g2 = g2[..., np.newaxis]
     if x.ndim == 1:
         g2 = g2[..., np.newaxis, :]
-    gx = sum_to(g2 @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)
-    gy = sum_to(np.swapaxes(x2, -1, -2) @ g2, y2.shape).reshape(y.shape)
+    gx = sum_to(g2 @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape) if wants[0] else None
+    gy = sum_to(np.swapaxes(x2, -1, -2) @ g2, y2.shape).reshape(y.shape) if wants[1] else None
     return gx, gy
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from . import kernels
-from .engine import backward, evaluate_given, forward
+from .engine import backward, evaluate_given, forward, needs_grad_of
 from .errors import BackpropError, InputError
 from .program import Program
 
@@ -82,11 +82,12 @@ def minimize(
     _check_batch(values, batch_size, data)
     start = {name: values[name] for name in wrt}
     rows = _RowSampler(values, data, batch_size, seed)
+    needs = needs_grad_of(program, wrt)  # no gradient for the data, nor for constants
     update = _RULES[method](lr)
     params, previous, history, outcome, updates = dict(start), None, [], ("steps", None), 0
     try:
         for step in range(1, steps + 1):
-            loss, grads = _loss_and_gradients(program, {**values, **params, **rows.draw()}, wrt)
+            loss, grads = _loss_and_gradients(program, {**values, **params, **rows.draw()}, wrt, needs)
             if loss is None:  # back to the parameters whose loss was finite
                 params, updates = previous or params, updates - (previous is not None)
                 outcome = ("diverged", f"step {step}: {grads}")
@@ -108,7 +109,7 @@ def minimize(
             previous, params, updates = params, moved, updates + 1
     except KeyboardInterrupt:
         outcome = ("interrupted", None)
-    loss, grads = _loss_and_gradients(program, {**values, **params}, wrt)
+    loss, grads = _loss_and_gradients(program, {**values, **params}, wrt, needs)
     norm = None if loss is None else _norm(grads.values())
     if loss is None:  # the last finite parameters may still fail on every row of the data
         loss = history[-1] if history else first.value
@@ -120,13 +121,13 @@ def minimize(
     )
 
 
-def _loss_and_gradients(program: Program, point: dict, wrt: list[str]):
+def _loss_and_gradients(program: Program, point: dict, wrt: list[str], needs: bytearray):
     """(loss, {name: gradient}) at the point, or (None, why) where they are not finite."""
     try:
         values = forward(program, point)
         if type(values[program.output]) is not float:
             raise InputError("the loss must be a scalar")
-        grads = backward(program, values)
+        grads = backward(program, values, needs=needs)
     except BackpropError as failure:
         return None, failure.message
     return values[program.output], {name: _gradient(program, grads, name, point) for name in wrt}

@@ -8,6 +8,9 @@ Every op is a class used as a namespace (its functions take no `self`) registere
         The vector-Jacobian product: given g = dL/d(out), return dL/d(input) for each input,
         i.e. g times the local derivative d(out)/d(input). A rule may use g, out and the inputs.
         The engine sums contributions with `+`, so a node used twice just works.
+        A binary rule may also take `wants=ALL`: where one input needs no gradient (a constant,
+        or data that is not trained), the engine passes which do, and the rule may skip the other
+        and return None for it (matmul's g @ yᵀ for a data matrix is the costly one).
 
 Optional functions:
     kink(*inputs) -> bool
@@ -34,6 +37,8 @@ import operator
 from . import kernels as k
 from .notation import power_rule_text
 from .registry import CONST, CONSTANTS, FUNCTIONS, INPUT, OPS, Op, op
+
+ALL = (True, True)  # the default `wants`: a gradient for both inputs
 
 # Import the tables from here, not from registry.py: importing this module is what fills them.
 __all__ = ["CONST", "CONSTANTS", "FUNCTIONS", "INPUT", "OPS", "Op"]
@@ -68,8 +73,8 @@ class Sub:
 class Mul:
     forward = operator.mul  # x * y
 
-    def vjp(g, out, x, y):
-        return g * y, g * x
+    def vjp(g, out, x, y, wants=ALL):
+        return g * y if wants[0] else None, g * x if wants[1] else None
 
     def local(out, x, y):
         return y, x
@@ -79,9 +84,9 @@ class Mul:
 class Div:
     forward = operator.truediv  # x / y
 
-    def vjp(g, out, x, y):
+    def vjp(g, out, x, y, wants=ALL):
         # d(x/y)/dx = 1/y,  d(x/y)/dy = -x/y² = -out/y
-        return g / y, -g * out / y
+        return g / y if wants[0] else None, -g * out / y if wants[1] else None
 
     def local(out, x, y):
         return f"1/{y}", f"-{x}/{y}²"
@@ -112,10 +117,10 @@ class Pow:
             raise ValueError("negative base with a non-integer exponent")
         return out
 
-    def vjp(g, out, x, y):
+    def vjp(g, out, x, y, wants=ALL):
         # d(x^y)/dx = y·x^(y-1);  d(x^y)/dy = x^y·ln x, which exists only for x > 0 (kernels.log_of_base)
         dx = g * y * x ** (y - 1.0) if k.any_true(y != 0.0) else 0.0 * g  # x^0 is flat, even at 0
-        return dx, g * out * k.log_of_base(x)
+        return dx if wants[0] else None, g * out * k.log_of_base(x) if wants[1] else None
 
     def local(out, x, y):
         return power_rule_text(x, y), f"{out}·ln {x}"
@@ -323,8 +328,8 @@ class MatMul:
     def forward(x, y):
         return k.matmul(x, y)
 
-    def vjp(g, out, x, y):
-        return k.matmul_vjp(g, x, y)  # g @ yᵀ and xᵀ @ g
+    def vjp(g, out, x, y, wants=ALL):
+        return k.matmul_vjp(g, x, y, wants)  # g @ yᵀ and xᵀ @ g
 
 
 @op("transpose")

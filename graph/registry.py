@@ -14,7 +14,7 @@ class Op:
 
     __slots__ = (
         "name", "arity", "forward", "vjp", "symbol", "domain", "kink", "local",
-        "callable_by_name", "max_arity", "static_from", "elementwise",
+        "callable_by_name", "max_arity", "static_from", "elementwise", "wants",
     )  # fmt: skip
 
     def __init__(
@@ -37,6 +37,9 @@ class Op:
         self.symbol, self.domain, self.kink, self.local = symbol, domain, kink, local
         self.callable_by_name, self.static_from, self.elementwise = callable_by_name, static_from, elementwise
         self.max_arity = arity if max_arity == -1 else max_arity
+        # True if vjp takes `wants` (which inputs need a gradient), read from its code object.
+        code = getattr(vjp, "__code__", None)
+        self.wants = code is not None and "wants" in code.co_varnames[: code.co_argcount]
 
     def takes(self, count: int) -> bool:
         """True if the op can be applied to `count` inputs."""
