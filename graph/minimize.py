@@ -56,7 +56,7 @@ class Training:
     steps: int  # updates made
     stopped: str  # "steps", "gtol", "diverged" or "interrupted"
     grad_norm: float | None  # at `params`, on all the data (None where it is not finite there)
-    history: list[float] = field(default_factory=list)  # each step's loss
+    history: list[float] = field(default_factory=list)  # the losses of steps 1, 1 + n, … (history_every)
     reason: str | None = None  # why it diverged
 
 
@@ -72,53 +72,79 @@ def minimize(
     batch_size: int | None = None,
     data: tuple[str, ...] = (),
     seed: int = 0,
+    history_every: int = 1,
     on_step: Callable[[Step], None] | None = None,
 ) -> Training:
     """Move the inputs `wrt` against the gradient of the program's output, `steps` times or until
     the gradient's norm falls below `gtol`. `on_step` hears of every step; a KeyboardInterrupt
-    raised in it (or during a step) stops training after the step in hand."""
+    raised in it (or during a step) stops training after the step in hand. The history keeps the
+    loss of steps 1, 1 + n, 1 + 2n, … for n = `history_every`, so a long run's memory stays bounded."""
     _check_settings(program, wrt, lr, steps, method, gtol, data)
+    if history_every < 1:
+        raise InputError(f"--history-stride must be at least 1, not {history_every}")
     first, _unused = evaluate_given(program, values)  # every error of the values is raised here
     _check_batch(values, batch_size, data)
-    start = {name: values[name] for name in wrt}
     rows = _RowSampler(values, data, batch_size, seed)
-    needs = needs_grad_of(program, wrt)  # no gradient for the data, nor for constants
-    update = _RULES[method](lr)
-    params, previous, history, outcome, updates = dict(start), None, [], ("steps", None), 0
+    descent = _Descent(program, values, wrt, _RULES[method](lr), history_every, first.value)
+    outcome = ("steps", None)
     try:
         for step in range(1, steps + 1):
-            loss, grads = _loss_and_gradients(program, {**values, **params, **rows.draw()}, wrt, needs)
-            if loss is None:  # back to the parameters whose loss was finite
-                params, updates = previous or params, updates - (previous is not None)
-                outcome = ("diverged", f"step {step}: {grads}")
+            outcome = descent.step(step, rows.draw(), lr, gtol, on_step) or outcome
+            if outcome[0] != "steps":
                 break
-            history.append(loss)
-            norm = _norm(grads.values())
-            if not math.isfinite(norm):
-                outcome = ("diverged", f"step {step}: the gradient's norm is past the largest float")
-                break
-            if on_step is not None:
-                on_step(Step(step, loss, norm, lr))
-            if norm < gtol:
-                outcome = ("gtol", None)
-                break
-            moved = update(params, grads, step)
-            if not all(kernels.is_finite(value) for value in moved.values()):
-                outcome = ("diverged", f"step {step}: a parameter stopped being finite")
-                break
-            previous, params, updates = params, moved, updates + 1
     except KeyboardInterrupt:
         outcome = ("interrupted", None)
-    loss, grads = _loss_and_gradients(program, {**values, **params}, wrt, needs)
-    norm = None if loss is None else _norm(grads.values())
-    if loss is None:  # the last finite parameters may still fail on every row of the data
-        loss = history[-1] if history else first.value
-    elif not math.isfinite(norm):
-        norm = None
+    loss, norm = descent.at_the_end()
     stopped, reason = outcome
+    start = {name: values[name] for name in wrt}
     return Training(
-        wrt, method, lr, start, params, first.value, loss, updates, stopped, norm, history, reason
-    )
+        wrt, method, lr, start, descent.params, first.value, loss, descent.updates, stopped, norm,
+        descent.history, reason,
+    )  # fmt: skip
+
+
+class _Descent:
+    """A run's state: the parameters, the ones before the last update (whose loss was finite), the
+    updates made and the losses kept."""
+
+    def __init__(self, program: Program, values: Mapping, wrt: list[str], update, every: int, loss: float):
+        self.program, self.values, self.wrt, self.update, self.every = program, values, wrt, update, every
+        self.needs = needs_grad_of(program, wrt)  # no gradient for the data, nor for constants
+        self.params, self.previous, self.updates = {name: values[name] for name in wrt}, None, 0
+        self.history, self.last_loss = [], loss
+
+    def step(self, step: int, rows: dict, lr: float, gtol: float, on_step) -> tuple | None:
+        """One step: None to go on, or (stopped, reason)."""
+        point = {**self.values, **self.params, **rows}
+        loss, grads = _loss_and_gradients(self.program, point, self.wrt, self.needs)
+        if loss is None:  # back to the parameters whose loss was finite
+            if self.previous is not None:
+                self.params, self.updates = self.previous, self.updates - 1
+            return "diverged", f"step {step}: {grads}"
+        self.last_loss = loss
+        if (step - 1) % self.every == 0:
+            self.history.append(loss)
+        norm = _norm(grads.values())
+        if not math.isfinite(norm):
+            return "diverged", f"step {step}: the gradient's norm is past the largest float"
+        if on_step is not None:
+            on_step(Step(step, loss, norm, lr))
+        if norm < gtol:
+            return "gtol", None
+        moved = self.update(self.params, grads, step)
+        if not all(kernels.is_finite(value) for value in moved.values()):
+            return "diverged", f"step {step}: a parameter stopped being finite"
+        self.previous, self.params, self.updates = self.params, moved, self.updates + 1
+        return None
+
+    def at_the_end(self) -> tuple[float, float | None]:
+        """The loss and the gradient's norm at the final parameters, on all the data (the norm None
+        where it is not finite; the last loss seen where the loss itself is not)."""
+        loss, grads = _loss_and_gradients(self.program, {**self.values, **self.params}, self.wrt, self.needs)
+        if loss is None:  # the last finite parameters may still fail on every row of the data
+            return self.last_loss, None
+        norm = _norm(grads.values())
+        return loss, norm if math.isfinite(norm) else None
 
 
 def _loss_and_gradients(program: Program, point: dict, wrt: list[str], needs: bytearray):

@@ -17,7 +17,8 @@ from ..render.text import warn
 
 EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 130
 HISTORY_POINTS = 10_000
-"""--json lists every step's loss up to this many steps; a longer run every Nth (`history_stride`)."""
+"""Every step's loss is kept up to this many steps; a longer run keeps every Nth (`history_stride`),
+so its memory stays bounded however many steps are asked for."""
 
 EXAMPLES = """
 Examples:
@@ -97,7 +98,7 @@ HistoryStride = Annotated[
     typer.Option(
         "--history-stride",
         metavar="N",
-        help=f"--json lists every Nth loss (default: all, up to {HISTORY_POINTS:,} steps).",
+        help=f"Keep every Nth step's loss, for --json, the curve and --plot (default: every one, up to {HISTORY_POINTS:,} steps).",
     ),
 ]
 
@@ -140,14 +141,16 @@ def command(
     with _Steps(log, steps) as on_step:
         training = minimize(
             program, given.values, names, lr=lr, steps=steps, method=method.value, gtol=gtol,
-            batch_size=batch_size, data=held, seed=seed, on_step=on_step,
+            batch_size=batch_size, data=held, seed=seed, history_every=stride, on_step=on_step,
         )  # fmt: skip
     if save is not None:
         _save(training.params, save)
     if plot is not None:
         from ..render.curve import save_plot
 
-        save_plot(training.history, plot, title=f"backprop minimize · {method.value}, η = {lr:g}")
+        save_plot(
+            training.history, plot, title=f"backprop minimize · {method.value}, η = {lr:g}", stride=stride
+        )
     _show(given, training, stride, report)
     if training.stopped == "diverged":
         warn(f"training diverged ({training.reason}); try a smaller --lr than {lr:g}")
@@ -215,7 +218,7 @@ def _show(given: ProgramInputs, training, stride: int, report) -> None:
 
         print_check(Console(highlight=False), report, limit=None)
     if training is not None:
-        print_training(training, given.source)
+        print_training(training, given.source, stride)
 
 
 def _save(params: dict, path: Path) -> None:

@@ -38,12 +38,15 @@ def use_log_scale(history: list[float], log: bool | None = None) -> bool:
     return log if log is not None else high > low * 10**LOG_DECADES  # not high / low: it overflows
 
 
-def curve_text(history: list[float], *, width: int = 60, height: int = 12, log: bool | None = None) -> str:
+def curve_text(
+    history: list[float], *, width: int = 60, height: int = 12, log: bool | None = None, stride: int = 1
+) -> str:
     """The loss curve as text: `width` × `height` braille cells (2 × 4 dots each) after a margin
     holding the largest and smallest loss, the steps under it. Each dot column is a bucket of steps
     drawn from its min to its max loss (so noise shows), joined to the column before; a history
     shorter than the dot columns is stretched, a step per run of columns. The losses should be
-    finite, as minimize's are; a bucket holding one that is not is left blank."""
+    finite, as minimize's are; a bucket holding one that is not is left blank. `stride`: history[i]
+    is the loss of step 1 + i·stride (a long run keeps every stride-th), for the step labels."""
     if width < MIN_WIDTH or height < MIN_HEIGHT:
         raise ValueError(f"a curve needs width ≥ {MIN_WIDTH} and height ≥ {MIN_HEIGHT}")
     spans = [span if span and _finite(span) else None for span in _column_spans(history, 2 * width)]
@@ -69,7 +72,7 @@ def curve_text(history: list[float], *, width: int = 60, height: int = 12, log: 
         dots = "".join(chr(0x2800 + bits) if bits else " " for bits in row_cells)
         lines.append(f"{label.rjust(margin)} {axis}{dots}".rstrip())
     lines.append(" " * (margin + 1) + "└" + "─" * width)
-    lines.append(" " * (margin + 2) + _step_labels(len(history), width).rstrip())
+    lines.append(" " * (margin + 2) + _step_labels(1 + (len(history) - 1) * stride, width).rstrip())
     return "\n".join(lines)
 
 
@@ -119,7 +122,9 @@ def _step_labels(count: int, width: int) -> str:
     return first + ("step".center(gap) if gap >= len("step") + 4 else " " * gap) + last
 
 
-def save_plot(history: list[float], path: Path, *, title: str, log: bool | None = None) -> None:
+def save_plot(
+    history: list[float], path: Path, *, title: str, log: bool | None = None, stride: int = 1
+) -> None:
     """The loss curve as an image, its format from the suffix (.png, .svg or .pdf); the file is
     replaced whole or not at all. Needs matplotlib (the plot extra), imported here and not before."""
     fmt = path.suffix.lower().lstrip(".")
@@ -129,10 +134,10 @@ def save_plot(history: list[float], path: Path, *, title: str, log: bool | None 
             f"or {PLOT_SUFFIXES[-1]}",
             hint="the suffix chooses the format, e.g. --plot loss.png",
         )
-    write_atomically(path, _figure_bytes(history, title, log, fmt), "the plot")
+    write_atomically(path, _figure_bytes(history, title, log, fmt, stride), "the plot")
 
 
-def _figure_bytes(history: list[float], title: str, log: bool | None, fmt: str) -> bytes:
+def _figure_bytes(history: list[float], title: str, log: bool | None, fmt: str, stride: int) -> bytes:
     """The image, rendered in memory: a failure here leaves every file as it was. 10⁶ steps took
     0.5-0.7 s in each format (measured; Agg simplifies the path, so nothing is thinned here)."""
     import io
@@ -162,7 +167,7 @@ def _figure_bytes(history: list[float], title: str, log: bool | None, fmt: str) 
     buffer = io.BytesIO()
     with numpy().errstate(all="ignore"):  # a log axis over 600 decades overflows in its margins, harmlessly
         marker = {"marker": "o", "markersize": 3} if len(losses) <= 50 else {}  # each step seen
-        axes.plot(range(1, len(losses) + 1), losses, linewidth=1.2, **marker)
+        axes.plot(range(1, stride * len(losses) + 1, stride), losses, linewidth=1.2, **marker)
         if log:
             axes.set_yscale("log")
         if len(losses) == 1:

@@ -226,7 +226,7 @@ def paths_json(report: PathReport, evaluation: Evaluation, expression: str, max_
 
 def training_json(training, expression: str, stride: int, check: CheckReport | None = None) -> dict:
     """`minimize --json`: the run, its final parameters (tensors as nested lists) and its losses
-    (every `stride`-th step's). `training` is None when a failed --check stopped it before a step."""
+    (steps 1, 1 + stride, …: what minimize kept). `training` is None when a failed --check stopped it before a step."""
     document: dict = {"program": expression}
     if training is not None:
         document.update(
@@ -238,7 +238,7 @@ def training_json(training, expression: str, stride: int, check: CheckReport | N
             loss={"start": training.loss_start, "final": training.loss_final},
             grad_norm=training.grad_norm,
             params={name: number(value) for name, value in training.params.items()},
-            history=training.history[::stride],
+            history=training.history,
             history_stride=stride,
             reason=training.reason,
         )

@@ -255,7 +255,7 @@ STOPPED = {
 }
 
 
-def print_training(training, expression: str) -> None:
+def print_training(training, expression: str, stride: int = 1) -> None:
     """What `minimize` prints: the parameters at the start and the end, the losses, why it stopped,
     and the loss curve."""
     from rich.console import Console
@@ -287,4 +287,4 @@ def print_training(training, expression: str) -> None:
         console.print(f"[yellow]{escape(training.reason)}[/yellow]")
     width = min(console.width - LABEL_MARGIN, 72)
     if len(training.history) > 1 and width >= MIN_WIDTH:  # too narrow a terminal: no curve
-        console.print(escape(curve_text(training.history, width=width)))
+        console.print(escape(curve_text(training.history, width=width, stride=stride)))
