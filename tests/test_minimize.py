@@ -61,6 +61,16 @@ def seeded_least_squares() -> dict:
     return {"X": X, "y": X @ np.array([1.5, -2.0, 0.5]) + 0.1 * rng.normal(size=50), "w": np.zeros(3)}
 
 
+CLASSIFIER_ON_ROWS = "h = sigmoid(X @ W1 + b1); yhat = sigmoid(h @ W2 + b2); L = mean((yhat - y)**2)"
+
+
+def regression_network(regression: dict) -> dict:
+    """The regression's rows as the classifier's input, with seeded weights for 4 hidden units."""
+    rng = np.random.default_rng(7)
+    W1, W2 = rng.normal(size=(3, 4)), rng.normal(size=4)
+    return {"X": regression["X"], "y": regression["y"], "W1": W1, "b1": np.zeros(4), "W2": W2, "b2": 0.0}
+
+
 @pytest.fixture
 def top_folder(tmp_path, monkeypatch):
     """A scratch folder that sees tests/data/ where the repository's top folder does, so the README's
@@ -221,6 +231,25 @@ def test_history_stride_lists_every_nth_loss(run, tmp_path):
     assert code == 0
     assert document["history_stride"] == 3
     assert document["history"] == every_loss[::3]  # steps 1, 4, 7 and 10
+
+
+def test_a_long_run_keeps_at_most_ten_thousand_losses(run):
+    code, document, _ = run_json(run, f"minimize '{BOWL}' --x 0 --y 0 --wrt x,y --steps 25000 --lr 1e-5")
+    assert code == 0 and document["steps"] == 25_000
+    assert document["history_stride"] == 3 and len(document["history"]) == 8_334  # steps 1, 4, …, 24,999
+
+
+def test_only_the_trained_inputs_gradients_are_computed_and_they_are_the_full_ones():
+    from backprop.graph.engine import backward, forward, needs_grad_of
+
+    program = parse(CLASSIFIER_ON_ROWS)
+    values = forward(program, regression_network(seeded_least_squares()))
+    full = backward(program, values)
+    needs = needs_grad_of(program, ["W1", "b2"])
+    trained = backward(program, values, needs=needs)
+    assert trained[program.inputs["X"]] is None and full[program.inputs["X"]] is not None  # data: none
+    for name in ("W1", "b2"):
+        assert np.array_equal(trained[program.inputs[name]], full[program.inputs[name]])
 
 
 @pytest.mark.parametrize("batches", ["", "--batch-size 2 --data X,y"], ids=["full-batch", "sgd"])
