@@ -64,6 +64,13 @@ _LIMITS = (_option("max_nodes", MaxNodes, MAX_NODES), _option("max_elements", Ma
 _CONTEXT = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
 
 
+def require_positive(*options: tuple[str, float]) -> None:
+    """Each (option, value) must be a positive, finite number: --eps, --tol, --rows, …"""
+    for option, value in options:
+        if not 0 < value < float("inf"):
+            raise InputError(f"{option} must be a positive, finite number, not {value}")
+
+
 class Limits:
     """The resource limits a command runs under (graph/limits.py has the defaults)."""
 

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from ...graph.errors import InputError
 from ...graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
 from ..arguments import read_expectations
-from ..options import PROGRAM_SETTINGS, Eps, ProgramInputs, takes_program
+from ..options import PROGRAM_SETTINGS, Eps, ProgramInputs, require_positive, takes_program
 from ..render.tables import DEFAULT_ROWS
 from ..render.text import warn
 
@@ -98,14 +97,7 @@ def command(
     Exit codes: 0 success, 1 a failed --check or --expect, 2 an error in the program, the values or the options.
     """
     expected = read_expectations(expect, expect_file)
-    for option, value in (
-        ("--eps", eps),
-        ("--tol", tol),
-        ("--rows", rows),
-        ("--check-samples", check_samples),
-    ):
-        if not 0 < value < float("inf"):
-            raise InputError(f"{option} must be a positive, finite number, not {value}")
+    require_positive(("--eps", eps), ("--tol", tol), ("--rows", rows), ("--check-samples", check_samples))
     evaluation = given.evaluate()
     answers = report = None
     if expected:

@@ -12,7 +12,7 @@ import typer
 
 from ...graph.errors import InputError
 from ...graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
-from ..options import PROGRAM_SETTINGS, Eps, ProgramInputs, takes_program
+from ..options import PROGRAM_SETTINGS, Eps, ProgramInputs, require_positive, takes_program
 from ..render.text import warn
 
 EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 130
@@ -184,10 +184,8 @@ def _names(text: str, option: str) -> tuple[str, ...]:
 
 
 def _stride(history_stride: int | None, steps: int) -> int:
-    if history_stride is None:
+    if history_stride is None:  # minimize itself refuses a stride below 1
         return max(1, -(-steps // HISTORY_POINTS))  # ceil: at most HISTORY_POINTS losses
-    if history_stride < 1:
-        raise InputError(f"--history-stride must be at least 1, not {history_stride}")
     return history_stride
 
 
@@ -195,9 +193,7 @@ def _check_first(given: ProgramInputs, program, eps: float, tol: float):
     """The gradient check at the starting point (it warns as eval's does)."""
     from ...graph.check import gradient_check
 
-    for option, value in (("--eps", eps), ("--tol", tol)):
-        if not 0 < value < float("inf"):
-            raise InputError(f"{option} must be a positive, finite number, not {value}")
+    require_positive(("--eps", eps), ("--tol", tol))
     report = gradient_check(given.evaluate(program), eps=eps, tol=tol, samples=DEFAULT_SAMPLES)
     for item in report.inputs:
         if item.note:
