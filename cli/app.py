@@ -9,6 +9,7 @@ Performance); --help and anything unknown register them all.
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
 
@@ -32,39 +33,76 @@ COMMANDS = {
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE of sysexits.h: a bug in backprop, not in what the user gave
+EXIT_IO = 74  # EX_IOERR of sysexits.h: the output could not be written (a full disk)
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process that SIGPIPE ended
 
 
 class _Commands(typer.core.TyperGroup):
     """Typer's command group, with its usage errors (a bad option value, a missing one) told the
     way every other error is: a message on stderr, the JSON error object under --json, exit 2;
-    and a bug of ours told in two lines, exit 70, instead of a traceback."""
+    a bug of ours told in two lines, exit 70, instead of a traceback; and the output rule: a
+    reader that closes the pipe ends the run quietly with 141 (as SIGPIPE would), any other
+    failure to write the output is one line on stderr and exit 74."""
 
     def main(self, args=None, *rest, standalone_mode: bool = True, **options):
         words = list(sys.argv[1:] if args is None else args)
+        try:
+            code = self._run(words, *rest, **options)
+            sys.stdout.flush()  # a write that fails only when flushed is told here, not at exit
+        except (BrokenPipeError, _OutputClosed):
+            code = _quiet_broken_pipe()
+        except OSError as failure:  # reading files is an InputError long before this
+            sys.stderr.write(f"error: cannot write the output: {failure.strerror or failure}\n")
+            code = EXIT_IO
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def _run(self, words: list[str], *rest, **options):
         json_output = "--json" in words or words[:1] == ["batch"]  # batch's output is always JSON Lines
         try:
-            code = super().main(words, *rest, standalone_mode=False, **options)
+            return super().main(words, *rest, standalone_mode=False, **options)
         except click_exceptions.NoArgsIsHelpError as failure:
             failure.show()  # `backprop` alone: the help
-            code = failure.exit_code
+            return failure.exit_code
         except click_exceptions.UsageError as failure:
             error = InputError(failure.format_message(), hint="see backprop COMMAND --help")
             print_error(error, None)
             if json_output:
                 print_json(error_json(error))
-            code = EXIT_USAGE
+            return EXIT_USAGE
         except typer.Abort:  # end of input at a prompt
-            code = 130
+            return 130
+        except (OSError, _OutputClosed):
+            raise  # the output rule, in main
         except Exception as failure:
             if os.environ.get("BACKPROP_TRACEBACK"):
                 raise
             message, hint = print_internal_error(failure)
             if json_output:
                 print_json(error_object("internal", message, None, None, hint))
-            code = EXIT_INTERNAL
-        if not standalone_mode:
-            return code
-        sys.exit(code if isinstance(code, int) else 0)
+            return EXIT_INTERNAL
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # past here, click would turn it into exit 1
+            raise _OutputClosed from None
+
+
+class _OutputClosed(Exception):
+    """The reader of standard output went away: a broken pipe, carried past click's handling."""
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader is gone: nothing more is said, and what is still buffered goes nowhere (else
+    the interpreter's last flush would fail again on its way out)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # no file descriptor (a test's runner): nothing is flushed at exit either
+    return EXIT_BROKEN_PIPE
 
 
 app = typer.Typer(

@@ -210,9 +210,9 @@ def _show(given: ProgramInputs, training, stride: int, report) -> None:
     from ..render.tables import print_check, print_training
 
     if report is not None:
-        from rich.console import Console
+        from ..render.text import stdout_console
 
-        print_check(Console(highlight=False), report, limit=None)
+        print_check(stdout_console(highlight=False), report, limit=None)
     if training is not None:
         print_training(training, given.source, stride)
 

@@ -11,7 +11,7 @@ from ...graph.paths import PathReport
 from ...graph.program import Program
 from ...graph.trace import BackwardStep, ForwardStep, Trace, local_texts
 from ...graph.values import value_text
-from .text import one_line
+from .text import one_line, stdout_console
 
 
 def forward_line(step: ForwardStep) -> str:
@@ -49,10 +49,11 @@ def seed_line(trace: Trace) -> str:
 
 
 def print_trace(trace: Trace, expression: str) -> None:
-    from rich.console import Console
     from rich.markup import escape
 
-    console = Console(highlight=False, soft_wrap=True)  # a step is one line, however narrow the terminal
+    console = stdout_console(
+        highlight=False, soft_wrap=True
+    )  # a step is one line, however narrow the terminal
     evaluation = trace.evaluation
     point = ", ".join(f"{name} = {value_text(value)}" for name, value in evaluation.inputs.items())
     console.print(
@@ -119,11 +120,10 @@ def path_rows(report: PathReport, program: Program, labels: list[str]) -> list[t
 
 
 def print_paths(report: PathReport, evaluation: Evaluation, expression: str, max_paths: int) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = stdout_console(highlight=False, soft_wrap=True)
     program = evaluation.program
     labels = program.labels()
     start, output = labels[report.start], labels[program.output]

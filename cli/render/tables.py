@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...graph.values import shape_text, value_text
-from .text import one_line
+from .text import one_line, stdout_console
 
 if TYPE_CHECKING:
     from ...graph.check import CheckReport
@@ -52,10 +52,9 @@ def print_evaluation(
     full: bool = False,
 ) -> None:
     """What `eval` prints: the inputs' shapes, the node table, the gradients, and --full, --check."""
-    from rich.console import Console
     from rich.markup import escape
 
-    console = Console(highlight=False, emoji=False)
+    console = stdout_console(highlight=False, emoji=False)
     shown = rows_to_show(evaluation, limit, show_all)
     header = inputs_header(evaluation)
     if header is not None:
@@ -220,12 +219,11 @@ def print_check(console, check: CheckReport, limit: int | None) -> None:
 
 
 def print_expectations(report: ExpectReport, evaluation: Evaluation) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from ...graph.expect import VALUE  # here: graph/expect.py loads only when answers are checked
 
-    console = Console(highlight=False)
+    console = stdout_console(highlight=False)
     output = evaluation.program.labels()[evaluation.program.output]
     table = Table(title=f"answers (tolerance {report.tolerance:g})", title_justify="left")
     for header, justify in (
@@ -258,13 +256,12 @@ STOPPED = {
 def print_training(training, expression: str, stride: int = 1) -> None:
     """What `minimize` prints: the parameters at the start and the end, the losses, why it stopped,
     and the loss curve."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     from .curve import LABEL_MARGIN, MIN_WIDTH, curve_text
 
-    console = Console(highlight=False, emoji=False)
+    console = stdout_console(highlight=False, emoji=False)
     table = Table(
         title=f"backprop minimize · {escape(one_line(expression))}",
         title_justify="left",

@@ -62,6 +62,24 @@ def print_internal_error(failure: Exception) -> tuple[str, str]:
     return message, hint
 
 
+_StdoutConsole = None
+
+
+def stdout_console(**options):
+    """A Rich console on standard output whose broken pipe reaches the command's output rule
+    (cli/app.py: exit 141, quietly); Rich's own handler would exit 1. Rich loads here, not before."""
+    global _StdoutConsole
+    if _StdoutConsole is None:
+        from rich.console import Console
+
+        class PipeAwareConsole(Console):
+            def on_broken_pipe(self) -> None:
+                raise BrokenPipeError
+
+        _StdoutConsole = PipeAwareConsole
+    return _StdoutConsole(**options)
+
+
 def warn(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
 
