@@ -236,20 +236,33 @@ def spread(g, x, axis=None):
 
 def logsumexp(x, keepdims: bool = False):
     """log Σ e^x along the last axis, computed without overflow."""
-    np = numpy()
     if type(x) is float:
         return x
     top = x.max(axis=-1, keepdims=True)
-    result = top + np.log(np.exp(x - top).sum(axis=-1, keepdims=True))
+    result = top + _log_sum_shifted(x - top)
     return result if keepdims else scalar_or_array(result[..., 0])
 
 
 def softmax(x):
-    """e^x / Σ e^x along the last axis."""
-    np = numpy()
+    """e^x / Σ e^x along the last axis: e^(x − max − log Σ e^(x − max)), shifted first so that
+    inputs near 1e9 keep every digit (x − logsumexp(x) would round at their scale)."""
     if type(x) is float:
         return 1.0
-    return np.exp(x - logsumexp(x, keepdims=True))
+    return numpy().exp(log_softmax(x))
+
+
+def log_softmax(x):
+    """x − logsumexp(x) along the last axis, as (x − max) − log Σ e^(x − max)."""
+    if type(x) is float:
+        return 0.0
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - _log_sum_shifted(shifted)
+
+
+def _log_sum_shifted(shifted):
+    """log Σ e^shifted along the last axis (kept), for `shifted` whose largest element is 0."""
+    np = numpy()
+    return np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def sum_last(x):

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from backprop import ArityError, DomainError, ParseError, ShapeError, parse
+from backprop import ArityError, DomainError, ParseError, ShapeError, evaluate, parse
 from backprop.graph.engine import check_inputs
 from backprop.graph.engine import evaluate as engine_evaluate
 
@@ -204,3 +204,17 @@ def test_a_scalar_program_makes_no_arrays():
     result = ev("(a + b**3) * c", a=7, b=3, c=2)
     assert all(type(v) is float for v in result.values)
     assert all(type(g) is float for g in result.grads if g is not None)
+
+
+@pytest.mark.parametrize(
+    "program", ["sum(softmax(x) * w)", "sum(log_softmax(x) * w)", "logsumexp(x) * 0 + sum(softmax(x) * w)"]
+)
+@pytest.mark.parametrize("shift", [1e9, 1e12, -1e12])
+def test_the_softmax_family_keeps_every_digit_of_its_gradient_for_large_inputs(program, shift):
+    """softmax(x + c) = softmax(x): computed from x − max, the gradient at 1e12 is the one at 0
+    (x − logsumexp(x) lost 2e-6 of it at 1e9 and 1e-3 at 1e12)."""
+    near_zero = np.array([0.0, 1.0, 2.0])
+    weights = np.array([1.0, -2.0, 3.0])
+    expected = evaluate(program, x=near_zero, w=weights).gradients["x"]
+    got = evaluate(program, x=near_zero + shift, w=weights).gradients["x"]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-15)
