@@ -168,6 +168,8 @@ def test_output_is_strict_json(run):
         (["batch", "x +"], "syntax"),
         (["batch", "x", "--chunk", "0"], "input"),
         (["batch", "x", "--chunk", "z"], "input"),
+        (["batch", "x", "--check", "--tol", "-1"], "input"),  # it passed every check before
+        (["batch", "x", "--check", "--eps", "0"], "input"),
     ],
 )
 def test_a_wrong_program_or_option_is_one_json_error_line_without_json(run, args, kind):

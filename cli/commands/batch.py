@@ -17,7 +17,7 @@ import typer
 from ...graph.errors import InputError
 from ...graph.limits import DEFAULT_EPS, DEFAULT_TOL, MAX_ELEMENTS, MAX_NODES
 from ..arguments import read_program
-from ..options import Json, Limits, MaxElements, MaxNodes, exit_on_error
+from ..options import Json, Limits, MaxElements, MaxNodes, exit_on_error, require_positive
 from ..points import chunks, point_rows
 from ..render.json import batch_line, json_line
 from ..render.text import warn
@@ -68,6 +68,7 @@ def command(
     with exit_on_error(json_output=True) as shown:  # always JSON Lines: an error is one line too
         if chunk < 1:
             raise InputError(f"--chunk must be at least 1, not {chunk}")
+        require_positive(("--eps", eps), ("--tol", tol))  # as eval's: --tol -1 passed every check
         if program_text == "-" and points is None:
             raise InputError(
                 "the program cannot come from stdin when the points do",
