@@ -11,7 +11,7 @@ from ...graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
 from ..arguments import read_expectations
 from ..options import PROGRAM_SETTINGS, Eps, ProgramInputs, require_positive, takes_program
 from ..render.tables import DEFAULT_ROWS
-from ..render.text import warn
+from ..render.text import warn_about_check
 
 EXIT_CHECK_FAILED = 1
 
@@ -108,7 +108,7 @@ def command(
         from ...graph.check import gradient_check
 
         report = gradient_check(evaluation, eps=eps, tol=tol, samples=check_samples)
-        _warn_about_check(report, evaluation.program)
+        warn_about_check(report, evaluation.program)
     _show(given, evaluation, report, answers, rows=rows, show_all=show_all, full=full)
     failed = (report is not None and not report.passed) or (answers is not None and not answers.passed)
     raise typer.Exit(EXIT_CHECK_FAILED if failed else 0)
@@ -131,16 +131,3 @@ def _show(
         print_evaluation(evaluation, given.source, report, limit=rows, show_all=show_all, full=full)
         if answers is not None:
             print_expectations(answers, evaluation)
-
-
-def _warn_about_check(report, program) -> None:
-    """Kinks the check met, and inputs it could not check, said on stderr."""
-    for node_id in report.kink_nodes:
-        warn(
-            f"{program.expr(node_id, limit=60)} is evaluated exactly at a kink; its derivative there "
-            "is a convention (relu'(0) = 0, abs'(0) = 0, a max/min tie splits evenly), so the numeric "
-            "gradient may differ; inputs upstream are not failed for it"
-        )
-    for item in report.inputs:
-        if item.note:
-            warn(f"gradient check of {item.name}: {item.note}")

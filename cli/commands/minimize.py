@@ -13,7 +13,7 @@ import typer
 from ...graph.errors import InputError
 from ...graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
 from ..options import PROGRAM_SETTINGS, Eps, ProgramInputs, require_positive, takes_program
-from ..render.text import warn
+from ..render.text import warn, warn_about_check
 
 EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 130
 HISTORY_POINTS = 10_000
@@ -190,14 +190,13 @@ def _stride(history_stride: int | None, steps: int) -> int:
 
 
 def _check_first(given: ProgramInputs, program, eps: float, tol: float):
-    """The gradient check at the starting point (it warns as eval's does)."""
+    """The gradient check at the starting point, warning as eval's does."""
     from ...graph.check import gradient_check
 
     require_positive(("--eps", eps), ("--tol", tol))
-    report = gradient_check(given.evaluate(program), eps=eps, tol=tol, samples=DEFAULT_SAMPLES)
-    for item in report.inputs:
-        if item.note:
-            warn(f"gradient check of {item.name}: {item.note}")
+    evaluation = given.evaluate(program)
+    report = gradient_check(evaluation, eps=eps, tol=tol, samples=DEFAULT_SAMPLES)
+    warn_about_check(report, program)
     return report
 
 

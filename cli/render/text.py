@@ -107,3 +107,16 @@ def write_atomically(path: Path, data: bytes, what: str) -> None:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
         raise InputError(f"cannot write {what} {str(path)!r}: {failure.strerror or failure}") from None
+
+
+def warn_about_check(report, program) -> None:
+    """Kinks the gradient check met, and inputs it could not check, said on stderr (eval, minimize)."""
+    for node_id in report.kink_nodes:
+        warn(
+            f"{program.expr(node_id, limit=60)} is evaluated exactly at a kink; its derivative there "
+            "is a convention (relu'(0) = 0, abs'(0) = 0, a max/min tie splits evenly), so the numeric "
+            "gradient may differ; inputs upstream are not failed for it"
+        )
+    for item in report.inputs:
+        if item.note:
+            warn(f"gradient check of {item.name}: {item.note}")
