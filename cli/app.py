@@ -75,6 +75,14 @@ class _Commands(typer.core.TyperGroup):
             return 130
         except (OSError, _OutputClosed):
             raise  # the output rule, in main
+        except MemoryError:  # outside a command's own boundary (cli/options.py): still a limit, exit 2
+            from .options import out_of_memory_error
+
+            error = out_of_memory_error()
+            print_error(error, None)
+            if json_output:
+                print_json(error_json(error))
+            return EXIT_USAGE
         except Exception as failure:
             if os.environ.get("BACKPROP_TRACEBACK"):
                 raise

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from ..graph.errors import InputError
-from ..graph.values import NOT_FINITE, as_value, read_number
+from ..graph.limits import MAX_ELEMENTS
+from ..graph.values import NOT_FINITE, as_value
+from .files import read_number_text, read_value_file, read_vars_file
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SHORT_OPTION = re.compile(r"-[A-Za-z]\Z")
@@ -75,9 +77,11 @@ def parse_var_option(text: str, option: str = "--var") -> tuple[str, str, str]:
     return name.strip(), value.strip(), option
 
 
-def collect_values(given: list[tuple[str, object, str]]) -> dict[str, object]:
+def collect_values(
+    given: list[tuple[str, object, str]], *, max_elements: int = MAX_ELEMENTS, max_memory: int | None = None
+) -> dict[str, object]:
     """Validate names and turn every given value into a value (a float, or an array for a list or
-    an @FILE); a name given twice is an error."""
+    an @FILE, measured against the limits before it is read); a name given twice is an error."""
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
     for name, raw, how in given:
@@ -90,24 +94,22 @@ def collect_values(given: list[tuple[str, object, str]]) -> dict[str, object]:
             raise InputError(
                 f"{name} is given twice ({sources[name]} and {how})", hint="give each input once"
             )
-        values[name] = _value(name, raw, how)
+        values[name] = _value(name, raw, how, max_elements, max_memory)
         sources[name] = how
     return values
 
 
-def _value(name: str, raw: object, how: str):
+def _value(name: str, raw: object, how: str, max_elements: int, max_memory: int | None):
     """A value as typed (`2.5`, `[[2, 1], [1, 1]]`, `@W.csv`) or as found in a --vars file."""
     if not isinstance(raw, str):
         return as_value(name, raw, how)
     text = raw.strip()
     if text.startswith("@"):
-        from .files import read_value_file  # only when a file is given: start-up time matters
-
-        return read_value_file(name, text[1:], how)
+        return read_value_file(name, text[1:], how, max_elements=max_elements, max_memory=max_memory)
     if text.startswith("["):
         return as_value(name, _parse_list(name, text, how), how)
     try:
-        return read_number(text)
+        return read_number_text(text)
     except ValueError as failure:
         if str(failure) == NOT_FINITE:
             hint = "NaN and infinity are refused; give a finite number"
@@ -167,7 +169,7 @@ def _parse_list(name: str, text: str, how: str) -> list:
             if not want_value:
                 raise fail(column, "a comma is missing")
             try:
-                stack[-1].append(float(token))
+                stack[-1].append(read_number_text(token, finite=False))
             except (ValueError, OverflowError):
                 raise fail(column, f"{token[:40]!r} is not a number") from None
             want_value = False
@@ -188,18 +190,28 @@ def read_program(text: str | None) -> str:
         )
     if text != "-":
         return text
-    data = sys.stdin.buffer.read()
+    if sys.stdin is None:  # started with standard input closed (`<&-`)
+        raise InputError("standard input is closed: there is no program to read", hint=_PIPE_IT_IN)
     try:
-        return data.decode("utf-8")
+        data = sys.stdin.buffer.read()
+    except OSError as failure:  # a directory, a device that refuses reads
+        raise InputError(
+            f"cannot read the program from standard input: {failure.strerror or failure}"
+        ) from None
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark, as editors write one
     except UnicodeDecodeError as failure:
         raise InputError(f"standard input is not valid UTF-8 (byte {failure.start})") from None
+
+
+_PIPE_IT_IN = (
+    'give the program as an argument, or pipe it in: echo "(a + b) * c" | backprop eval - --a 7 --b 3 --c 2'
+)
 
 
 def read_expectations(items: list[str] | None, path: Path | None) -> dict[str, object]:
     """The answers to check, from `--expect NAME=VALUE` and an `--expect-file` JSON object."""
     given = [parse_var_option(item, "--expect") for item in items or []]
     if path is not None:
-        from .files import read_vars_file
-
         given += read_vars_file(path, "--expect-file")
     return collect_values(given)

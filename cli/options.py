@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..graph.program import Program
 
 EXIT_USAGE = 2
+MAX_TIMEOUT = 31_536_000  # a year: the interval timer takes no more than the platform's time_t
 
 PROGRAM_SETTINGS = {
     # `--NAME VALUE` pairs are not declared options: Typer hands them over in ctx.args.
@@ -42,6 +43,24 @@ MaxNodes = Annotated[
 ]
 MaxElements = Annotated[
     int, typer.Option("--max-elements", metavar="N", help="Refuse tensors of more elements than this.")
+]
+MaxMemory = Annotated[
+    str | None,
+    typer.Option(
+        "--max-memory",
+        metavar="SIZE",
+        help="Refuse a run that would need more memory than this, judged before it starts: 2GB, 512MB, 1.5GiB [default: a quarter of this machine's memory].",
+        show_default=False,
+    ),
+]
+Timeout = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help="Stop with a limit error after this many seconds.",
+        show_default=False,
+    ),
 ]
 Eps = Annotated[float, typer.Option(help="Relative step of the gradient check: h = eps·max(1, |x|).")]
 _Var = Annotated[
@@ -60,7 +79,13 @@ def _option(name: str, annotation, default) -> inspect.Parameter:
 # The shared options, in the order --help lists them: the values first, the limits last.
 _VALUES = (_option("var", _Var, None), _option("vars_file", _VarsFile, None))
 _JSON = _option("json_output", Json, False)
-_LIMITS = (_option("max_nodes", MaxNodes, MAX_NODES), _option("max_elements", MaxElements, MAX_ELEMENTS))
+_LIMITS = (
+    _option("max_nodes", MaxNodes, MAX_NODES),
+    _option("max_elements", MaxElements, MAX_ELEMENTS),
+    _option("max_memory", MaxMemory, None),
+    _option("timeout", Timeout, None),
+)
+_SHARED = ("var", "vars_file", "max_nodes", "max_elements", "max_memory", "timeout")
 _CONTEXT = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
 
 
@@ -74,17 +99,44 @@ def require_positive(*options: tuple[str, float]) -> None:
 class Limits:
     """The resource limits a command runs under (graph/limits.py has the defaults)."""
 
-    def __init__(self, max_nodes: int = MAX_NODES, max_elements: int = MAX_ELEMENTS) -> None:
+    def __init__(
+        self,
+        max_nodes: int = MAX_NODES,
+        max_elements: int = MAX_ELEMENTS,
+        max_memory: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
         for option, value in (("--max-nodes", max_nodes), ("--max-elements", max_elements)):
             if value < 1:
                 raise InputError(f"{option} must be at least 1, not {value}")
-        self.max_nodes, self.max_elements = max_nodes, max_elements
+        if timeout is not None:
+            require_positive(("--timeout", timeout))
+            if timeout > MAX_TIMEOUT:
+                raise InputError(
+                    f"--timeout must be at most {MAX_TIMEOUT:,} seconds (a year), not {timeout:g}"
+                )
+        self.max_nodes, self.max_elements, self.timeout = max_nodes, max_elements, timeout
+        self.max_memory = None if max_memory is None else _memory_option(max_memory)
 
     def parse(self, source: str) -> Program:
         """The program, parsed under these limits."""
         from backprop import parse
 
-        return parse(source, max_nodes=self.max_nodes, max_elements=self.max_elements)
+        return parse(
+            source, max_nodes=self.max_nodes, max_elements=self.max_elements, max_memory=self.max_memory
+        )
+
+
+def _memory_option(text: str) -> int:
+    from ..graph.limits import read_size
+
+    size = read_size(text)
+    if not size:
+        raise InputError(
+            f"--max-memory takes a size such as 2GB, 512MB or 1.5GiB, not {text!r}",
+            hint="units: B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024)",
+        )
+    return size
 
 
 class ProgramInputs:
@@ -97,12 +149,13 @@ class ProgramInputs:
     def parse(self) -> Program:
         return self.limits.parse(self.source)
 
-    def evaluate(self, program: Program | None = None) -> Evaluation:
+    def evaluate(self, program: Program | None = None, *, check: bool = False) -> Evaluation:
         """Evaluate the program (parsed here unless given) at the values, warning about values it
-        never uses."""
+        never uses; `check`: the gradient check will run too (the memory judged counts it)."""
         from ..graph.engine import evaluate_given
 
-        evaluation, unused = evaluate_given(self.parse() if program is None else program, self.values)
+        program = self.parse() if program is None else program
+        evaluation, unused = evaluate_given(program, self.values, check=check)
         for name in unused:
             warn(f"{name} is given a value but the program never uses it")
         return evaluation
@@ -122,11 +175,14 @@ def takes_program(*, json: bool = True) -> Callable:
 
         def command(ctx: typer.Context, **options) -> None:
             json_output = options.pop("json_output", False)
-            shared = {name: options.pop(name) for name in ("var", "vars_file", "max_nodes", "max_elements")}
+            shared = {name: options.pop(name) for name in _SHARED}
             with exit_on_error(json_output) as shown:
-                shown.source, values = read_inputs(ctx, shared["var"], shared["vars_file"])
-                limits = Limits(shared["max_nodes"], shared["max_elements"])
-                function(ProgramInputs(shown.source, values, limits, json_output), **options)
+                limits = Limits(
+                    shared["max_nodes"], shared["max_elements"], shared["max_memory"], shared["timeout"]
+                )
+                with deadline(limits.timeout):
+                    shown.source, values = read_inputs(ctx, shared["var"], shared["vars_file"], limits)
+                    function(ProgramInputs(shown.source, values, limits, json_output), **options)
 
         parameters = [_CONTEXT, *_VALUES, *([_JSON] if json else []), *own, *_LIMITS]
         command.__signature__ = inspect.Signature(parameters)  # what Typer reads
@@ -142,9 +198,10 @@ def takes_program(*, json: bool = True) -> Callable:
 
 
 def read_inputs(
-    ctx: typer.Context, var: list[str] | None, vars_file: Path | None
+    ctx: typer.Context, var: list[str] | None, vars_file: Path | None, limits: Limits
 ) -> tuple[str, dict[str, object]]:
-    """The program text and the input values, from the words Typer left over, --var and --vars."""
+    """The program text and the input values, from the words Typer left over, --var and --vars;
+    value files are measured against the limits before they are parsed."""
     options = tuple(name for param in ctx.command.params for name in param.opts if name.startswith("--"))
     program_arg, pairs = split_arguments(ctx.args, options)
     source = read_program(program_arg)
@@ -152,8 +209,8 @@ def read_inputs(
     if vars_file is not None:
         from .files import read_vars_file  # only when a file is given: start-up time matters
 
-        given += read_vars_file(vars_file)
-    return source, collect_values(given)
+        given += read_vars_file(vars_file, max_memory=limits.max_memory)
+    return source, collect_values(given, max_elements=limits.max_elements, max_memory=limits.max_memory)
 
 
 class Shown:
@@ -165,12 +222,75 @@ class Shown:
 
 @contextmanager
 def exit_on_error(json_output: bool = False) -> Iterator[Shown]:
-    """Run a command's work; a BackpropError prints its message (and the JSON error) and exits 2."""
+    """Run a command's work; a BackpropError, a passed --timeout (`deadline`) or a MemoryError
+    prints its message (and the JSON error) and exits 2."""
     shown = Shown()
     try:
         yield shown
     except BackpropError as error:
-        print_error(error, shown.source)
-        if json_output:
-            print_json(error_json(error))
-        raise typer.Exit(EXIT_USAGE) from None
+        _stop(error, shown, json_output)
+    except TimeUp as passed:
+        _stop(timeout_error(passed.seconds), shown, json_output)
+    except MemoryError:
+        _stop(out_of_memory_error(), shown, json_output)
+
+
+def _stop(error: BackpropError, shown: Shown, json_output: bool):
+    print_error(error, shown.source)
+    if json_output:
+        print_json(error_json(error))
+    raise typer.Exit(EXIT_USAGE) from None
+
+
+class TimeUp(BaseException):
+    """--timeout has passed. A BaseException, so that no `except Exception` on the way swallows it."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+@contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Raise TimeUp in this thread once `seconds` have passed (a C call, such as a large matrix
+    product, finishes first); nothing when seconds is None."""
+    import signal
+    import time
+
+    if seconds is None:
+        yield
+        return
+    if not hasattr(signal, "setitimer"):
+        raise InputError("--timeout needs a system with interval timers (Linux, macOS, BSD)")
+
+    def time_up(signum, frame):
+        raise TimeUp(seconds)
+
+    previous = signal.signal(signal.SIGALRM, time_up)
+    started = time.monotonic()
+    earlier, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if earlier:  # a timer that was set before (a caller's own): put back what is left of it
+            signal.setitimer(signal.ITIMER_REAL, max(earlier - (time.monotonic() - started), 1e-3))
+
+
+def timeout_error(seconds: float) -> BackpropError:
+    from ..graph.errors import LimitError
+
+    return LimitError(
+        f"the run took longer than --timeout {seconds:g} s and was stopped",
+        hint="raise --timeout, or give a smaller program or smaller inputs",
+    )
+
+
+def out_of_memory_error() -> BackpropError:
+    from ..graph.errors import LimitError
+
+    return LimitError(
+        "this machine ran out of memory for this run",
+        hint="give smaller inputs, or set --max-memory below what the machine has so that the run is judged before it starts",
+    )

@@ -1,8 +1,10 @@
 """Reading `batch`'s points: JSON Lines (stdin or a file), a CSV file with a header, or a .npy file,
 grouped into chunks of columns for graph/batch.py.
 
-Lines are read as they become available, so output starts before input ends; every input line
-gives exactly one row, a point or the error that says what is wrong with it.
+Lines are read as they become available, so that output starts before input ends, and in pieces
+of bounded size: a line longer than --max-line-bytes is an error in its place, never held whole. Every
+input line gives exactly one row, a point or the error that says what is wrong with it, except
+blank CSV lines, which are skipped as in a .csv value; the line numbers stay those of the input.
 """
 
 from __future__ import annotations
@@ -11,12 +13,30 @@ import json
 import sys
 from pathlib import Path
 
-from ..graph.errors import BackpropError, InputError, NameError_
+from ..graph.errors import BackpropError, InputError, LimitError, NameError_
 from ..graph.values import read_number
-from .files import json_failure
+from .files import (
+    LONG_LINE,
+    JsonValueError,
+    bounded_lines,
+    csv_records,
+    json_failure,
+    json_integer,
+    load_npy,
+    read_number_text,
+    unique_object,
+)
 from .render.text import warn
 
-READ_SIZE = 1 << 16
+
+def _refuse_constant(token: str):
+    raise ValueError(f"{token} is not a finite number")
+
+
+JSON_POINTS = json.JSONDecoder(
+    object_pairs_hook=unique_object, parse_int=json_integer, parse_constant=_refuse_constant
+)
+"""files.JSON for batch's lines, where NaN and Infinity are refused as they are parsed."""
 
 
 class Chunk:
@@ -31,11 +51,16 @@ class Chunk:
         return len(self.lines)
 
 
-def point_rows(points: Path | None, columns: str | None):
+def point_rows(points: Path | None, columns: str | None, max_line: int):
     """(line number, {name: value} or an error) for every input row, plus None whenever the input
     has no more data ready (so a chunk can be flushed while a pipe stays open)."""
     if points is None:
-        return _jsonl_rows(sys.stdin.buffer)
+        if sys.stdin is None:  # started with standard input closed (`<&-`)
+            raise InputError(
+                "standard input is closed: there are no points to read",
+                hint="give the points with --points FILE, or pipe them in as JSON Lines",
+            )
+        return _jsonl_rows(sys.stdin.buffer, max_line, close=False)
     suffix = points.suffix.lower()
     if suffix == ".npy":
         return _npy_rows(points, columns)
@@ -45,90 +70,109 @@ def point_rows(points: Path | None, columns: str | None):
         handle = open(points, "rb")  # noqa: SIM115 - the row generator closes it
     except OSError as failure:
         raise InputError(f"cannot read --points file {str(points)!r}: {failure.strerror}") from None
-    return _csv_rows(handle) if suffix == ".csv" else _jsonl_rows(handle)
+    return _csv_rows(handle, max_line) if suffix == ".csv" else _jsonl_rows(handle, max_line, close=True)
 
 
-def _raw_lines(stream):
-    """Complete lines (bytes) as they arrive on a binary stream; None after each read.
-    read1 returns whatever is available (blocking only while nothing is), so a pipe that stays
-    open is answered line by line."""
-    pending = b""
-    while True:
-        data = stream.read1(READ_SIZE)
-        if not data:
-            break
-        *complete, pending = (pending + data).split(b"\n")
-        yield from complete
-        yield None
-    if pending.strip():
-        yield pending
+def _long_line_hint(limit: int) -> str:
+    return f"raise the limit with --max-line-bytes (now {limit:,}), or split the line: one point a line"
 
 
-def _jsonl_rows(stream):
+def _jsonl_rows(stream, limit: int, close: bool):
     number = 0
     try:
-        for raw in _raw_lines(stream):
+        for raw in bounded_lines(stream, limit):
             if raw is None:
                 yield None
                 continue
             number += 1
-            yield number, _parse_json_point(raw, number)
+            if raw is LONG_LINE:
+                message = f"line {number} is longer than the limit of {limit:,} bytes"
+                yield number, LimitError(message, hint=_long_line_hint(limit))
+            else:
+                yield number, _parse_json_point(raw, number)
+    except OSError as failure:  # a directory, a device that refuses reads
+        raise InputError(
+            f"cannot read the points after line {number}: {failure.strerror or failure}"
+        ) from None
     finally:
-        if stream is not sys.stdin.buffer:
+        if close:
             stream.close()
-
-
-def _refuse_constant(token: str):
-    raise ValueError(f"{token} is not a finite number")
 
 
 def _parse_json_point(raw: bytes, number: int):
     try:
-        point = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+        text = raw.decode("utf-8")
+        point = JSON_POINTS.decode(text.removeprefix("\ufeff") if number == 1 else text)
     except UnicodeDecodeError:
         return InputError(f"line {number} is not valid UTF-8")
+    except JsonValueError as failure:
+        return InputError(f"line {number}: {failure}")
     except (ValueError, RecursionError) as failure:
-        text = raw.decode("utf-8", "replace").strip()
-        return InputError(
-            f"line {number} is not JSON: {json_failure(failure)}" if text else f"line {number} is empty"
+        if not text.strip():
+            return InputError(f"line {number} is empty")
+        return InputError(f"line {number} is not JSON: {json_failure(failure)}")
+    except MemoryError:
+        return LimitError(
+            f"line {number}: the machine ran out of memory reading it ({len(raw):,} bytes)",
+            hint="lower --max-line-bytes, so that such a line is refused before it is parsed",
         )
     if not isinstance(point, dict):
         return InputError(f'line {number} is not a JSON object of input values, such as {{"a": 7}}')
     return point
 
 
-def _csv_rows(handle):
-    """A header of input names, then one point per record (a record of another length is an error)."""
-    from .files import csv_records
-
+def _csv_rows(handle, limit: int):
     with handle:
-        records = csv_records(handle)
-        first = next(records, None)
-        if first is None:
-            return
-        if isinstance(first[1], InputError):
-            raise InputError(f"cannot read the CSV header: {first[1].message}")
-        header = [name.strip() for name in first[1]]
-        for number, row in records:
-            if isinstance(row, InputError):
-                yield number, row
-            elif len(row) != len(header):
-                message = f"line {number} has {len(row)} value{'s' * (len(row) != 1)}, "
-                message += f"but the header names {len(header)} columns"
-                yield number, InputError(message, hint="give every line one value per column of the header")
-            else:
-                yield number, dict(zip(header, row))
+        try:
+            yield from _csv_points(handle, limit)
+        except OSError as failure:  # a disk that fails under the file
+            raise InputError(f"cannot read the points: {failure.strerror or failure}") from None
+
+
+def _csv_points(handle, limit: int):
+    """A header of input names (its first non-blank line), then one point per record; a record of
+    another length is an error, a blank one is skipped."""
+    header: list[str] | None = None
+    for number, row in csv_records(handle, limit, _long_line_hint(limit)):
+        if isinstance(row, BackpropError):
+            if header is None:
+                row.message = f"cannot read the CSV header: {row.message}"
+                raise row
+            yield number, row
+        elif not row or (not row[0].strip() and not any(field.strip() for field in row)):
+            continue  # a blank line
+        elif header is None:
+            header = _csv_header(row)
+        elif len(row) != len(header):
+            message = f"line {number} has {len(row)} value{'s' * (len(row) != 1)}, "
+            message += f"but the header names {len(header)} columns"
+            yield number, InputError(message, hint="give every line one value per column of the header")
+        else:
+            yield number, dict(zip(header, row))
+
+
+def _csv_header(fields: list[str]) -> list[str]:
+    """The input names of a CSV header; a name given twice is an error (not the last one winning)."""
+    header = [name.strip() for name in fields]
+    seen: dict[str, int] = {}
+    for column, name in enumerate(header, start=1):
+        if name in seen:
+            raise InputError(
+                f"the CSV header names {name!r} twice (columns {seen[name]} and {column})",
+                hint="name each input once",
+            )
+        seen[name] = column
+    return header
 
 
 def _npy_rows(path: Path, columns: str | None):
-    from .files import load_npy
-
     try:
-        array = load_npy(path, mmap=True)
+        array = load_npy(path, f"--points {path.name}", None, mmap=True, fields=True)
     except (OSError, ValueError) as failure:
         raise InputError(
             f"cannot read --points {path.name} as .npy: {failure}",
-            hint="object arrays are refused (allow_pickle=False)",
+            hint="give a 2-D array of numbers with --columns, or a structured array of one number a field "
+            "(object arrays are refused: allow_pickle=False)",
         ) from None
     if array.dtype.names:
         names = list(array.dtype.names)
@@ -150,9 +194,10 @@ def _npy_rows(path: Path, columns: str | None):
 
 
 def chunks(rows, size: int, needed: set[str]):
-    """Group rows into Chunks of at most `size`, flushing early when the input has no more ready."""
+    """Group rows into Chunks of at most `size`, flushing early when the input has no more ready;
+    at the end, one warning for every name given that is not an input."""
     piece = Chunk(columns={name: [] for name in needed})
-    warned: set[str] = set()
+    unknown = _UnknownNames()
     for row in rows:
         if row is None:
             if len(piece):
@@ -161,15 +206,13 @@ def chunks(rows, size: int, needed: set[str]):
             continue
         number, point = row
         problem = point if isinstance(point, BackpropError) else _point_problem(point, needed, number)
-        if problem is None:
-            for name in point.keys() - needed - warned:
-                warn(f"ignoring {name}: the program has no input of that name")
-                warned.add(name)
         index = len(piece.lines)
         piece.lines.append(number)
         if problem is not None:
             piece.errors[index] = problem
         else:
+            if len(point) > len(needed):  # every input is there, so some key is not one
+                unknown.add(point, needed)
             for name in needed:
                 piece.columns[name].append(float(point[name]))
         if len(piece) >= size:
@@ -177,6 +220,35 @@ def chunks(rows, size: int, needed: set[str]):
             piece = Chunk(columns={name: [] for name in needed})
     if len(piece):
         yield piece
+    unknown.warn()
+
+
+class _UnknownNames:
+    """The names given that are not inputs of the program, in the order first seen, for one warning
+    (a warning a name printed 65 MB for a line of 10⁶ keys). At most CAP are remembered."""
+
+    SHOWN, CAP = 5, 100_000
+
+    def __init__(self) -> None:
+        self.names: dict[str, None] = {}
+        self.more = False  # more distinct names than CAP
+
+    def add(self, point: dict, needed: set[str]) -> None:
+        for name in point:
+            if name not in needed and name not in self.names:
+                if len(self.names) >= self.CAP:
+                    self.more = True
+                    return
+                self.names[name] = None
+
+    def warn(self) -> None:
+        count = len(self.names)
+        if count == 1:
+            warn(f"ignoring {next(iter(self.names))}: the program has no input of that name")
+        elif count:
+            shown = ", ".join(list(self.names)[: self.SHOWN]) + (", …" if count > self.SHOWN else "")
+            many = f"more than {count:,}" if self.more else f"{count:,}"
+            warn(f"ignoring {many} names that are not inputs of the program: {shown}")
 
 
 def _point_problem(point: dict, needed: set[str], number: int) -> BackpropError | None:
@@ -193,7 +265,7 @@ def _point_problem(point: dict, needed: set[str], number: int) -> BackpropError 
                 f"line {number}: the value of {name} must be a number, not {json.dumps(value)[:40]}"
             )
         try:
-            read_number(value)
+            read_number_text(value) if isinstance(value, str) else read_number(value)
         except ValueError as failure:
             return InputError(f"line {number}: the value of {name} {failure}: {str(value)[:40]!r}")
     return None

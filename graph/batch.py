@@ -5,12 +5,20 @@ the engine runs each node once per chunk of points instead of once per point: ev
 elementwise on scalars, so point k of every node depends only on point k of its inputs. Points
 where anything is not finite are evaluated again one by one, which gives them the exact error
 (the subexpression and the values that reached it) that `eval` would print.
+
+The points' arrays compute exp, log, sin, cos, tan, tanh and powers with the C library's functions,
+one element at a time, as `eval` computes them on floats: NumPy's vectorised kernels differ from
+those in the last bits (tanh by 2 ulp, and its gradient 1 − tanh² by 2.2e-16 where tanh rounds to
+±1), and a batch answers exactly what `eval` answers at the same point. The cost, ~0.1 µs an
+element a function (measured; NumPy's take 2 ns), is small beside reading and writing a point (~20 µs).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from . import kernels
 from .check import CheckReport, InputCheck, gradient_check, richardson_slope, slope_errors, slope_points
@@ -48,7 +56,8 @@ def evaluate_batch(
     check_inputs(program, {name: 0.0 for name in columns})
     if size is None:
         size = len(next(iter(columns.values()))) if columns else 1
-    inputs = {name: np.asarray(columns[name], dtype=np.float64) for name in program.inputs}
+    points = _libm_array()
+    inputs = {name: np.asarray(columns[name], dtype=np.float64).view(points) for name in program.inputs}
     if not _vectorisable(program):
         return [_one_point(program, inputs, k, check, eps, tol) for k in range(size)]
     try:
@@ -123,3 +132,68 @@ def _vector_check(program: Program, inputs: dict, gradients: dict, size: int, ep
         clean = all(item.passed for item in items)
         reports.append(CheckReport(eps, tol, items) if clean else None)
     return reports
+
+
+# -- the C library's functions on the points' arrays ---------------------------------------------
+
+
+def _libm(function):
+    """`function` on floats, NaN where it is undefined or overflows (NumPy gives NaN or inf there:
+    either way the point is not finite, and is evaluated alone for its error)."""
+
+    def one(*numbers: float) -> float:
+        try:
+            return function(*numbers)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            return math.nan
+
+    return one
+
+
+def _elementwise(function, arrays: list):
+    """`function` at every element of the broadcast arrays, in a Python loop over floats."""
+    np = kernels.numpy()
+    arrays = np.broadcast_arrays(*arrays)
+    flat = [array.ravel().tolist() for array in arrays]
+    try:
+        out = list(map(function, *flat))
+    except (ValueError, OverflowError, ZeroDivisionError):  # rare: only then the slower safe loop
+        out = list(map(_libm(function), *flat))
+    return np.array(out, dtype=np.float64).reshape(arrays[0].shape)
+
+
+@cache
+def _libm_array():
+    """An ndarray subclass whose elementary functions are the C library's (math.exp, not np.exp)."""
+    np = kernels.numpy()
+    libm = {np.exp: math.exp, np.log: math.log, np.sin: math.sin, np.cos: math.cos}
+    libm |= {np.tan: math.tan, np.tanh: math.tanh, np.power: math.pow}
+
+    def plain(x):
+        return x.view(np.ndarray) if isinstance(x, LibmArray) else x
+
+    def wrap(result):
+        if isinstance(result, tuple):
+            return tuple(wrap(part) for part in result)
+        return result.view(LibmArray) if type(result) is np.ndarray else result
+
+    class LibmArray(np.ndarray):
+        def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+            arrays = [plain(x) for x in inputs]
+            if method == "__call__" and not kwargs and ufunc in libm:
+                return wrap(_elementwise(libm[ufunc], [np.asarray(x, dtype=np.float64) for x in arrays]))
+            if "out" in kwargs:
+                kwargs["out"] = tuple(plain(x) for x in kwargs["out"])
+            return wrap(getattr(ufunc, method)(*arrays, **kwargs))
+
+        def __array_function__(self, func, types, args, kwargs):
+            return wrap(super().__array_function__(func, (np.ndarray,), args, kwargs))
+
+        # x ** 2 and x ** 0.5 would go to np.square and np.sqrt, not to the power function
+        def __pow__(self, other):
+            return np.power(self, other)
+
+        def __rpow__(self, other):
+            return np.power(other, self)
+
+    return LibmArray

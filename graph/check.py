@@ -21,6 +21,7 @@ its elements, drawn with a fixed seed so that a run repeats.
 
 from __future__ import annotations
 
+import math
 import random
 import sys
 from dataclasses import dataclass, field
@@ -43,6 +44,27 @@ the numeric slope carries ~ε·|L|/h of rounding noise; ROUNDING·ε·|L|/h of i
 
 SAMPLE_SEED = 0
 """The sample of elements is drawn with this seed, so a run repeats exactly."""
+
+
+PASSED, FAILED, AT_KINK, NOT_CHECKABLE = "passed", "failed", "kink", "not checkable"
+
+
+def status(each, at_kink: bool) -> str:
+    """One comparison's outcome, the same in the table, the JSON and the exit status: passed;
+    kink (a difference at a kink, where the derivative is a convention: not a failure); not
+    checkable (no step gave a slope); or failed."""
+    if each.passed:
+        return PASSED
+    if at_kink:
+        return AT_KINK
+    return NOT_CHECKABLE if each.numeric is None else FAILED
+
+
+def input_status(item) -> str:
+    """An input's outcome over its compared elements: failed if one failed, else kink if one
+    differed at a kink, else passed if one passed, else not checkable."""
+    marks = {status(each, item.at_kink) for each in item.compared}
+    return next(mark for mark in (FAILED, AT_KINK, PASSED, NOT_CHECKABLE) if mark in marks)
 
 
 @dataclass(frozen=True)
@@ -89,12 +111,16 @@ class CheckReport:
 
     @property
     def passed(self) -> bool:
-        """True unless some element disagrees away from any kink (where the rules are conventions)."""
-        return all(
-            each.passed or item.at_kink or each.numeric is None
-            for item in self.inputs
-            for each in item.compared
-        )
+        """True if no element disagrees away from a kink (where the rules are conventions) and at
+        least one was compared: a check that could check no input has not passed (a program with
+        no inputs has no gradient to check, and passes)."""
+        statuses = [status(each, item.at_kink) for item in self.inputs for each in item.compared]
+        return FAILED not in statuses and (not statuses or any(mark != NOT_CHECKABLE for mark in statuses))
+
+    @property
+    def not_checkable(self) -> int:
+        """How many elements no step could compare (notes say why)."""
+        return sum(each.numeric is None for item in self.inputs for each in item.compared)
 
     @property
     def max_abs_error(self) -> float:
@@ -129,10 +155,9 @@ def gradient_check(
             )
             continue
         slope_at = partial(_slope, program, point, name, x)
-        numeric, abs_error, rel_error, passed, note = _compare(name, analytic, x, eps, tol, slope_at)
-        results.append(
-            InputCheck(name, analytic, numeric, abs_error, rel_error, passed, name in near_kink, note)
-        )
+        *outcome, h = _compare(name, analytic, x, eps, tol, slope_at)
+        outcome, crossed = _second_look(program, point, name, outcome, x, h)
+        results.append(InputCheck(name, analytic, *outcome[:4], name in near_kink or crossed, outcome[4]))
     return CheckReport(eps, tol, results, kink_nodes)
 
 
@@ -154,7 +179,10 @@ def _check_tensor(
         label = f"{name}[{', '.join(map(str, index))}]"
         value = float(x.flat[flat])
         slope_at = partial(_slope, program, point, name, value, array=shifted, flat=flat)
-        elements.append(ElementCheck(index, expected, *_compare(label, expected, value, eps, tol, slope_at)))
+        *outcome, h = _compare(label, expected, value, eps, tol, slope_at)
+        outcome, crossed = _second_look(program, point, name, outcome, value, h, shifted, flat)
+        elements.append(ElementCheck(index, expected, *outcome))
+        at_kink = at_kink or crossed
     compared = [each for each in elements if each.numeric is not None]
     worst = max(compared, key=lambda each: each.rel_error) if compared else elements[0]
     note = next((each.note for each in elements if each.note), None)
@@ -216,13 +244,86 @@ def richardson_slope(x, h, outputs) -> Slope:
     return Slope((4.0 * fine - coarse) / 3.0, (4.0 * noise_fine + noise_coarse) / 3.0)
 
 
+def _second_look(
+    program: Program, point: dict, name: str, outcome: list, x: float, h: float, array=None, flat=0
+):
+    """(outcome, at a kink) for a comparison: a failure at the last step h is not one when a kink
+    lies between x − h and x + h (max(x, 0) at x = 1e-42: the slope straddles it), nor when the
+    step is rounded away in a larger value downstream (cos(x + 1.7e10) at x = 0, where x ± 1e-6
+    leaves x + 1.7e10 as it was): that is not checkable."""
+    numeric, passed = outcome[0], outcome[3]
+    if passed or numeric is None:
+        return outcome, False
+    ends = _ends(program, point, name, x, h, array, flat)
+    if ends is None:
+        return outcome, False
+    if _kink_within(program, ends):
+        return outcome, True
+    lost = _lost_in_rounding(program, ends)
+    if lost is not None:
+        where = f"{program.expr(lost, limit=40)} = {ends[0][lost]:.6g}"
+        note = f"{name} ± h (h down to {h:.3g}) is lost in the rounding of {where}: no numeric slope can tell here; try a larger --eps"
+        return [None, None, None, False, note], False
+    return outcome, False
+
+
+def _ends(program: Program, point: dict, name: str, x: float, h: float, array=None, flat: int = 0):
+    """Every node's value at x − h and at x + h (x the input, or element `flat` of `array`, a copy
+    of it, restored after); None where the program is undefined at either."""
+    ends = []
+    try:
+        for moved in (x - h, x + h):
+            if array is not None:
+                array.flat[flat] = moved
+            ends.append(forward(program, {**point, name: moved if array is None else array.copy()}))
+    except BackpropError:
+        return None
+    finally:
+        if array is not None:
+            array.flat[flat] = x
+    return ends
+
+
+def _kink_within(program: Program, ends: list) -> bool:
+    """True if some op with a kink (relu, abs, max, min) has another local derivative at one end
+    than at the other: theirs are piecewise constant, so a kink lies between."""
+    for node_id, op in enumerate(program.ops):
+        if op.kink is not None:
+            inputs = program.inputs_of(node_id)
+            below, above = (op.vjp(1.0, v[node_id], *[v[i] for i in inputs]) for v in ends)
+            if any(not numpy().array_equal(one, other) for one, other in zip(below, above)):
+                return True
+    return False
+
+
+def _lost_in_rounding(program: Program, ends: list) -> int | None:
+    """A scalar node whose value is the same at both ends although an input of it moved by more than
+    the value's float spacing can show times its local derivative (so not a flat op, where the
+    local derivative is 0): the step was rounded away there. None if there is none."""
+    below, above = ends
+    for node_id, op in enumerate(program.ops):
+        out, inputs = below[node_id], program.inputs_of(node_id)
+        if not inputs or type(out) is not float or out != above[node_id]:
+            continue
+        try:
+            local = op.vjp(1.0, out, *[below[i] for i in inputs])
+        except (ArithmeticError, ValueError):
+            continue
+        for i, slope in zip(inputs, local):
+            if type(below[i]) is float and type(slope) is float and below[i] != above[i]:
+                expected = abs(slope * (above[i] - below[i]))
+                if 0.0 < expected <= 4.0 * math.ulp(out):
+                    return node_id
+    return None
+
+
 def _larger(a, b):
     """max(a, b) for floats and arrays alike: b only where b > a, as Python's max."""
     return where(b > a, b, a)
 
 
 def _compare(label: str, analytic: float, x: float, eps: float, tol: float, slope_at) -> tuple:
-    """(numeric, abs_error, rel_error, passed, note) for one input or element: `slope_at(h)`, at
+    """(numeric, abs_error, rel_error, passed, note, last h) for one input or element: `slope_at(h)`, at
     h = eps·max(1, |x|), against the analytic gradient.
 
     A disagreement is taken again at h/10, h/100, …, so that a step too large for L's curvature
@@ -231,22 +332,26 @@ def _compare(label: str, analytic: float, x: float, eps: float, tol: float, slop
     last three steps agree with each other (the slope has settled) and, unless the ladder reached
     the rounding noise, on a slope that is not lost in the tolerance: far beyond L's scale every
     step averages L to about 0 (sin(x) at x = 10¹⁸, where floats are 128 apart). Otherwise, or
-    where L is undefined at x ± h, numeric is None with a note: not checkable, and no failure."""
+    where L is undefined at x ± h, numeric is None with a note: not checkable, and no failure.
+    A slope of exactly 0 at every step (L does not move at all) settles too: a flat function with a
+    gradient that is not 0 fails. Every failure is looked at once more by the caller (_second_look):
+    a kink between x ± h, or a step rounded away downstream, is not one."""
     first = h = eps * max(1.0, abs(x))
     if (x + h / 2) - (x - h / 2) == 0:
         note = f"h = {h:.3g} is below the float grid around {label} = {x:.6g}: use a larger --eps"
-        return None, None, None, False, note
+        return None, None, None, False, note, h
     allowed = tol * max(1.0, abs(analytic))
     slopes: list[Slope] = []
+    at_noise_floor = False
     while True:
         try:
             slopes.append(slope_at(h))
         except BackpropError as failure:
-            return None, None, None, False, f"not defined at {label} ± h: {failure.message}"
+            return None, None, None, False, f"not defined at {label} ± h: {failure.message}", h
         slope = slopes[-1]
         abs_error, rel_error = slope_errors(slope.value, analytic)
         if abs_error <= allowed + slope.noise:
-            return slope.value, abs_error, rel_error, True, None
+            return slope.value, abs_error, rel_error, True, None, h
         at_noise_floor = slope.noise > allowed / 4
         if at_noise_floor or len(slopes) > LADDER or (x + h / 20) - (x - h / 20) == 0:
             break
@@ -255,8 +360,9 @@ def _compare(label: str, analytic: float, x: float, eps: float, tol: float, slop
     settled = len(last) == 3 and max(last) - min(last) <= allowed + 2 * max(
         each.noise for each in slopes[-3:]
     )
-    if settled and (at_noise_floor or max(map(abs, last)) > allowed):
-        return slope.value, abs_error, rel_error, False, None
+    flat = not any(last)  # L did not move at all: a flat function, or a step rounded away (_second_look)
+    if settled and (at_noise_floor or flat or max(map(abs, last)) > allowed):
+        return slope.value, abs_error, rel_error, False, None, h
     advice = "try another --eps"
     if at_noise_floor:
         floor = "rounding noise allows no smaller step"
@@ -266,7 +372,7 @@ def _compare(label: str, analytic: float, x: float, eps: float, tol: float, slop
         floor = f"the float grid around {label} = {x:.6g} allows no smaller step"
         advice = "no numeric slope can tell there"
     note = f"the numeric slope does not settle from h = {first:.3g} down to {h:.3g} ({floor}): {advice}"
-    return None, None, None, False, note
+    return None, None, None, False, note, h
 
 
 def slope_errors(numeric: float, analytic: float) -> tuple[float, float]:

@@ -16,11 +16,13 @@ from typing import NamedTuple
 from . import failures, kernels
 from .errors import ShapeError
 from .ops import CONSTANTS, FUNCTIONS
-from .program import MANY_INPUTS, Program
+from .program import MANY_INPUTS, NO_INPUT, Program
 
 
-def check_inputs(program: Program, given: Mapping[str, object]) -> list[str]:
-    """Raise if a needed input is missing or a given one clashes; return the given names never used."""
+def check_inputs(program: Program, given: Mapping[str, object], *, check: bool = False) -> list[str]:
+    """Raise if a needed input is missing or a given one clashes, or if the run would break a limit
+    (judged from shapes alone, before a value is computed; `check`: the gradient check will run
+    too); return the given names never used."""
     for name in given:
         if name in FUNCTIONS or name in CONSTANTS or name in program.bindings:
             raise failures.name_taken(program, name)
@@ -33,6 +35,10 @@ def check_inputs(program: Program, given: Mapping[str, object]) -> list[str]:
             raise failures.input_too_large(program, name, size)
         if not kernels.is_finite(given[name]):
             raise failures.not_finite_input(name, given[name])
+    if _leaves_have_tensors(program, [given[name] for name in program.inputs]):
+        from .shapes import judge
+
+        judge(program, {name: kernels.shape(given[name]) for name in program.inputs}, check=check)
     return [name for name in given if name not in program.inputs]
 
 
@@ -80,40 +86,47 @@ def forward(program: Program, inputs: Mapping[str, object], *, strict: bool = Tr
     return values
 
 
-def backward(program: Program, values: list, *, strict: bool = True, needs: bytearray | None = None) -> list:
+def backward(
+    program: Program,
+    values: list,
+    *,
+    strict: bool = True,
+    needs: bytearray | None = None,
+    give_back: bool = False,
+) -> list:
     """dL/d(node) for every node that an input flows into (None for the others), L the output.
 
-    For tensors, each gradient is summed back to the shape of its input (undoing broadcasting).
+    Tensor gradients are summed back to their input's shape (undoing broadcasting).
     strict: raise a DomainError for a gradient that is not finite, as in forward.
-    needs: which nodes want a gradient (needs_grad_of: those some trained input flows into);
-    by default every node an input flows into."""
+    needs: the nodes that want a gradient (default: every node an input flows into; needs_grad_of).
+    give_back: drop each op node's value and gradient once its step is done, keeping the leaves'
+    and the output's (minimize reads only the inputs' gradients, and so holds less at once)."""
     grads: list = [None] * len(program)
     output = program.output
     grads[output] = 1.0 + 0.0 * values[output]  # dL/dL = 1, in the output's shape
     ops, firsts, seconds = program.ops, program.first, program.second
     needs_grad = program.needs_grad if needs is None else needs
-    tensors = _has_tensors(program, values)
-    node_id = -1
+    tensors, node_id = _has_tensors(program, values), -1
     with _quiet_numpy(tensors):
         try:
             for node_id in range(output, -1, -1):
-                g = grads[node_id]
-                first = firsts[node_id]
-                if g is None or first < 0:
-                    if g is not None and first == MANY_INPUTS:
+                if give_back and node_id < output and firsts[node_id + 1] != NO_INPUT:
+                    values[node_id + 1] = grads[node_id + 1] = None  # its step is done
+                g, first = grads[node_id], firsts[node_id]
+                if g is None or first < 0 or not needs_grad[node_id]:
+                    if g is not None and first == MANY_INPUTS and needs_grad[node_id]:
                         _backward_many(program, node_id, g, values, grads, needs_grad)
-                    continue  # no gradient reaches it, or a leaf
+                    continue  # no gradient reaches it, a leaf, or no input flows into it (sqrt(0))
                 second = seconds[node_id]
                 # `old + new`, never `+=`: a vjp may hand one array to two inputs (add's g, g).
                 # The first input is accumulated before the second, the order `trace` shows.
                 if second >= 0:
                     op, wants = ops[node_id], (needs_grad[first], needs_grad[second])
+                    x, y = values[first], values[second]
                     if op.wants and not all(wants):  # one side needs none: the rule may skip it
-                        grad_first, grad_second = op.vjp(
-                            g, values[node_id], values[first], values[second], wants
-                        )
+                        grad_first, grad_second = op.vjp(g, values[node_id], x, y, wants)
                     else:
-                        grad_first, grad_second = op.vjp(g, values[node_id], values[first], values[second])
+                        grad_first, grad_second = op.vjp(g, values[node_id], x, y)
                 else:
                     (grad_first,) = ops[node_id].vjp(g, values[node_id], values[first])
                 if needs_grad[first] and grad_first is not None:
@@ -130,10 +143,18 @@ def backward(program: Program, values: list, *, strict: bool = True, needs: byte
             raise failures.placed(program, node_id, failure) from None
         except (ArithmeticError, ValueError):
             raise failures.undefined_derivative(program, node_id, values) from None
-    bad = failures.nonfinite(grads, tensors, last=True) if strict else None
-    if bad is not None:
-        raise failures.undefined_derivative(program, failures.blame(program, values, grads, bad), values)
+    if strict:
+        _refuse_not_finite(program, values, grads, tensors, give_back)
     return grads
+
+
+def _refuse_not_finite(program: Program, values: list, grads: list, tensors: bool, give_back: bool) -> None:
+    """Raise for the last gradient that is not finite, naming the step that made it."""
+    bad = failures.nonfinite(grads, tensors, last=True)
+    if bad is not None:
+        with _quiet_numpy(tensors):  # blame runs vjps again, on values give_back has not dropped
+            culprit = bad if give_back else failures.blame(program, values, grads, bad)
+        raise failures.undefined_derivative(program, culprit, values)
 
 
 def needs_grad_of(program: Program, names) -> bytearray:
@@ -169,11 +190,14 @@ def fit_gradient(gradient, value):
 
 def _has_tensors(program: Program, values: list) -> bool:
     """True if arrays may flow: a leaf holds one, or an op makes one (a literal, @, sum…)."""
+    return _leaves_have_tensors(program, [values[node_id] for node_id in program.inputs.values()])
+
+
+def _leaves_have_tensors(program: Program, input_values) -> bool:
     if not program.all_elementwise():
         return True
-    for node_id in program.inputs.values():
-        if type(values[node_id]) is not float:
-            return True
+    if any(type(value) is not float for value in input_values):
+        return True
     return any(type(value) is not float for value in program.constants.values())
 
 
@@ -245,10 +269,13 @@ def evaluate(program: Program, inputs: Mapping[str, object]) -> Evaluation:
     return Evaluation(program, dict(inputs), values, backward(program, values))
 
 
-def evaluate_given(program: Program, given: Mapping[str, object]) -> tuple[Evaluation, list[str]]:
-    """Check the given values (a missing, clashing or non-finite one raises), then evaluate at them;
-    returns the evaluation and the given names the program never uses."""
-    unused = check_inputs(program, given)
+def evaluate_given(
+    program: Program, given: Mapping[str, object], *, check: bool = False
+) -> tuple[Evaluation, list[str]]:
+    """Check the given values (a missing, clashing or non-finite one raises) and the limits (with
+    `check`, for a gradient check too), then evaluate at them; returns the evaluation and the given
+    names the program never uses."""
+    unused = check_inputs(program, given, check=check)
     return evaluate(program, {name: given[name] for name in program.inputs}), unused
 
 

@@ -5,6 +5,7 @@ gradient's shape and pass element by element; its error is the largest of its el
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -63,13 +64,21 @@ def _compare(name: str, expected, got, tol: float) -> Expectation:
     if shape(expected) != shape(got):
         note = f"expected {describe_shape(shape(expected))}, the gradient has {describe_shape(shape(got))}"
         return Expectation(name, expected, got, None, False, note)
+    # Halved on both sides: |got − expected| of two finite floats of opposite signs can pass the
+    # largest float, half of it cannot.
     if type(got) is float:
-        abs_error = abs(got - expected)
-        return Expectation(name, expected, got, abs_error, abs_error <= tol * max(1.0, abs(expected)))
-    np = numpy()
-    errors = np.abs(got - expected)
-    passed = bool(np.all(errors <= tol * np.maximum(1.0, np.abs(expected))))
-    return Expectation(name, expected, got, float(errors.max()), passed)
+        half_error = abs(got / 2 - expected / 2)
+        passed = half_error <= tol / 2 * max(1.0, abs(expected))
+    else:
+        np = numpy()
+        half_errors = np.abs(got / 2 - expected / 2)
+        passed = bool(np.all(half_errors <= tol / 2 * np.maximum(1.0, np.abs(expected))))
+        half_error = float(half_errors.max())
+    if half_error > sys.float_info.max / 2:
+        return Expectation(
+            name, expected, got, None, passed, "the difference is past the largest float, 1.8e308"
+        )
+    return Expectation(name, expected, got, half_error * 2, passed)
 
 
 def unknown_node(name: str, available: list[str], *, what: str) -> InputError:

@@ -9,7 +9,7 @@ from .errors import BackpropError, DomainError, InputError, LimitError, NameErro
 from .limits import elements_error
 from .ops import CONST, FUNCTIONS
 from .program import Program
-from .values import value_text
+from .values import exact_text
 
 
 def name_taken(program: Program, name: str) -> NameError_:
@@ -114,10 +114,10 @@ def _describe_inputs(program: Program, node_id: int, values: list) -> str:
     parts = []
     for i in dict.fromkeys(program.inputs_of(node_id)):
         text = program.expr(i, limit=40)
-        if program.ops[i] is CONST:
-            parts.append(text)  # a literal says its own value
+        if program.ops[i] is CONST or values[i] is None:
+            parts.append(text)  # a literal says its own value; None: a value given back (engine.backward)
         else:
-            parts.append(f"{text} = {value_text(values[i])}")
+            parts.append(f"{text} = {exact_text(values[i])}")
     return ", ".join(parts)
 
 
@@ -164,12 +164,11 @@ def _broadcast_mismatch(program: Program, node_id: int, values: list) -> str | N
     shapes = [kernels.shape(values[i]) for i in program.inputs_of(node_id)]
     if len(shapes) < 2 or all(not dims for dims in shapes):
         return None
+    op = program.ops[node_id]
     try:
-        kernels.numpy().broadcast_shapes(*shapes)
-    except ValueError:
-        described = " and ".join(kernels.describe_shape(dims) for dims in shapes)
-        op = program.ops[node_id]
-        return f"{described} do not broadcast for {op.symbol or op.name}"
+        kernels.broadcast_shape(shapes, op.symbol or op.name)
+    except ShapeError as failure:
+        return failure.message
     return None
 
 

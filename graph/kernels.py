@@ -53,6 +53,15 @@ def log_of_base(x):
     return np.where(positive, np.log(np.where(positive, x, 1.0)), np.where(x == 0.0, 0.0, np.nan))
 
 
+def power_slope(x, y):
+    """∂(x**y)/∂x = y·x^(y−1), and 0 wherever y = 0: x⁰ is flat, even at x = 0 where x^(−1) is not
+    finite (chosen element by element, so `x ** [0, 1]` at 0 has the slope [0, 1])."""
+    if type(y) is float:
+        return y * x ** (y - 1.0) if y != 0.0 else 0.0 * x
+    np = numpy()
+    return np.where(y != 0.0, y * np.power(x, y - 1.0), 0.0)
+
+
 def sign(x):
     """-1, 0 or 1; sign(0) = 0."""
     if type(x) is float:
@@ -123,36 +132,14 @@ def sum_to(gradient, target_shape: tuple[int, ...]):
 
 def stack(elements):
     """[x, y, …]: the elements, all of one shape, stacked along a new first axis."""
-    from .errors import ShapeError
-
-    np = numpy()
-    first = shape(elements[0])
-    for position, element in enumerate(elements[1:], start=2):
-        if shape(element) != first:
-            failure = ShapeError(
-                f"the items of a list must all have one shape: item {position} {_has(shape(element))}, "
-                f"item 1 {_has(first)}",
-                hint="every row of a matrix needs the same number of elements",
-            )
-            failure.position = position  # which item, so the parser can point at it
-            raise failure
-    return np.array(elements, dtype=np.float64)
+    stack_shape([shape(element) for element in elements])
+    return numpy().array(elements, dtype=numpy().float64)
 
 
 def take(x, subscripts):
     """x[i, j, …] with whole-number subscripts (negative ones count from the end)."""
-    from .errors import ShapeError
-
-    dims = shape(x)
-    if len(subscripts) > len(dims):
-        raise ShapeError(f"{len(subscripts)} subscripts for a value that {_has(dims)}")
-    index = []
-    for axis, subscript in enumerate(subscripts):
-        i = int(subscript)
-        if not -dims[axis] <= i < dims[axis]:
-            raise ShapeError(f"index {i} is out of range for axis {axis} of size {dims[axis]}")
-        index.append(i)
-    return scalar_or_array(x[tuple(index)])
+    take_shape(shape(x), subscripts)
+    return scalar_or_array(x[tuple(int(subscript) for subscript in subscripts)])
 
 
 def untake(gradient, x, subscripts):
@@ -165,14 +152,8 @@ def untake(gradient, x, subscripts):
 
 def matmul(x, y):
     """x @ y with NumPy's rules for vectors and matrices."""
-    from .errors import ShapeError
-
-    np = numpy()
-    if type(x) is float or type(y) is float:
-        raise ShapeError("@ needs a vector or matrix on each side, not a scalar (use * to scale)")
-    if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
-        raise ShapeError(f"the inner sizes of {describe_shape(x.shape)} @ {describe_shape(y.shape)} differ")
-    return scalar_or_array(np.matmul(x, y))
+    matmul_shape(shape(x), shape(y))
+    return scalar_or_array(numpy().matmul(x, y))
 
 
 def matmul_vjp(g, x, y, wants=(True, True)):
@@ -195,14 +176,8 @@ def transpose(x):
     return x if type(x) is float else x.T
 
 
-def _axis(x, axis):
-    from .errors import ShapeError
-
-    dims = shape(x)
-    a = int(axis)
-    if not -len(dims) <= a < len(dims):
-        raise ShapeError(f"axis {a} is out of range for a value that {_has(dims)}")
-    return a
+def _axis(x, axis) -> int:
+    return axis_of(shape(x), axis)
 
 
 def total(x, axis=None):
@@ -274,6 +249,94 @@ def expand_last(g, x):
     """A gradient of a last-axis reduction, with that axis put back for broadcasting."""
     np = numpy()
     return g if type(x) is float else np.expand_dims(g, -1)
+
+
+# -- Shapes: each tensor kernel's checks, on shapes alone, for the shape pass (graph/shapes.py) ------
+
+MAX_DIMENSIONS = 32
+"""The most axes a tensor may have: NumPy's reductions and ufuncs take no more."""
+
+
+def broadcast_shape(shapes, operation: str) -> tuple[int, ...]:
+    """The shape elementwise `operation` gives inputs of these shapes (NumPy's broadcasting)."""
+    from .errors import ShapeError
+
+    rank = max(len(dims) for dims in shapes)
+    result = []
+    for axis in range(-rank, 0):
+        sizes = {dims[axis] for dims in shapes if len(dims) >= -axis} - {1}
+        if len(sizes) > 1:
+            described = " and ".join(describe_shape(dims) for dims in shapes)
+            raise ShapeError(
+                f"{described} do not broadcast for {operation}",
+                hint="make the shapes equal, or broadcastable (NumPy rules)",
+            )
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
+def stack_shape(shapes) -> tuple[int, ...]:
+    """The shape of [x, y, …] from its items' shapes, which must be equal."""
+    from .errors import ShapeError
+
+    first = shapes[0]
+    for position, dims in enumerate(shapes[1:], start=2):
+        if dims != first:
+            failure = ShapeError(
+                f"the items of a list must all have one shape: item {position} {_has(dims)}, item 1 {_has(first)}",
+                hint="every row of a matrix needs the same number of elements",
+            )
+            failure.position = position  # which item, so the parser can point at it
+            raise failure
+    if len(first) >= MAX_DIMENSIONS:
+        raise ShapeError(
+            f"a list nested {len(first) + 1} deep would have {len(first) + 1} axes; a tensor has at most {MAX_DIMENSIONS}",
+            hint="nest lists at most 32 deep",
+        )
+    return (len(shapes), *first)
+
+
+def take_shape(dims: tuple[int, ...], subscripts) -> tuple[int, ...]:
+    """The shape of x[i, j, …], checking each subscript against its axis."""
+    from .errors import ShapeError
+
+    if len(subscripts) > len(dims):
+        raise ShapeError(f"{len(subscripts)} subscripts for a value that {_has(dims)}")
+    for axis, subscript in enumerate(subscripts):
+        i = int(subscript)
+        if not -dims[axis] <= i < dims[axis]:
+            raise ShapeError(f"index {i} is out of range for axis {axis} of size {dims[axis]}")
+    return dims[len(subscripts) :]
+
+
+def matmul_shape(x: tuple[int, ...], y: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of x @ y (NumPy's matmul: a vector on the left is a row, on the right a column)."""
+    from .errors import ShapeError
+
+    if not x or not y:
+        raise ShapeError("@ needs a vector or matrix on each side, not a scalar (use * to scale)")
+    if x[-1] != y[-2 if len(y) > 1 else 0]:
+        raise ShapeError(f"the inner sizes of {describe_shape(x)} @ {describe_shape(y)} differ")
+    stacks = broadcast_shape([x[:-2], y[:-2]], "@") if len(x) > 2 or len(y) > 2 else ()
+    return (*stacks, *x[-2:-1], *y[-1:][: len(y) - 1])
+
+
+def axis_of(dims: tuple[int, ...], axis) -> int:
+    """A reduction's axis, checked against the shape."""
+    from .errors import ShapeError
+
+    a = int(axis)
+    if not -len(dims) <= a < len(dims):
+        raise ShapeError(f"axis {a} is out of range for a value that {_has(dims)}")
+    return a
+
+
+def reduced_shape(dims: tuple[int, ...], axis=None) -> tuple[int, ...]:
+    """The shape of sum(x) (a scalar) or sum(x, axis) (that axis gone)."""
+    if axis is None:
+        return ()
+    a = axis_of(dims, axis) % len(dims)
+    return dims[:a] + dims[a + 1 :]
 
 
 def _has(dims: tuple[int, ...]) -> str:

@@ -151,12 +151,23 @@ def _loss_and_gradients(program: Program, point: dict, wrt: list[str], needs: by
     """(loss, {name: gradient}) at the point, or (None, why) where they are not finite."""
     try:
         values = forward(program, point)
-        if type(values[program.output]) is not float:
+        loss = values[program.output]
+        if type(loss) is not float:
             raise InputError("the loss must be a scalar")
-        grads = backward(program, values, needs=needs)
+        grads = backward(program, values, needs=needs, give_back=True)  # only the inputs' gradients are read
     except BackpropError as failure:
-        return None, failure.message
-    return values[program.output], {name: _gradient(program, grads, name, point) for name in wrt}
+        return None, _why(program, point, needs, failure)
+    return loss, {name: _gradient(program, grads, name, point) for name in wrt}
+
+
+def _why(program: Program, point: dict, needs: bytearray, failure: BackpropError) -> str:
+    """The failure's message; for a gradient that is not finite, from a pass that keeps every value,
+    so that it names the subexpression at fault (a pass that gave memory back cannot)."""
+    try:
+        backward(program, forward(program, point), needs=needs)
+    except BackpropError as precise:
+        return precise.message
+    return failure.message
 
 
 def _gradient(program: Program, grads: list, name: str, point: dict):

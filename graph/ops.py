@@ -16,6 +16,11 @@ Optional functions:
     kink(*inputs) -> bool
             True where the derivative is a convention rather than a limit (relu at 0), so the
             gradient check can warn that a numeric difference may disagree there.
+    shape(*input_shapes) -> the output's shape
+            For ops that are not elementwise (those broadcast their inputs' shapes): the shape of
+            the result from the shapes of the inputs (tuples; a static input, such as an axis, is
+            its value), raising the ShapeError forward would. The shape pass (graph/shapes.py)
+            runs these before any value is computed, to judge the run's memory.
     local(out, *inputs) -> one text per input
             The local derivative ∂out/∂input written out for `backprop trace` (`3·b²` for b**3),
             given the labels (strings) of the node and its inputs. Text only: every number shown
@@ -36,9 +41,7 @@ import operator
 
 from . import kernels as k
 from .notation import power_rule_text
-from .registry import CONST, CONSTANTS, FUNCTIONS, INPUT, OPS, Op, op
-
-ALL = (True, True)  # the default `wants`: a gradient for both inputs
+from .registry import ALL, CONST, CONSTANTS, FUNCTIONS, INPUT, OPS, Op, op
 
 # Import the tables from here, not from registry.py: importing this module is what fills them.
 __all__ = ["CONST", "CONSTANTS", "FUNCTIONS", "INPUT", "OPS", "Op"]
@@ -118,9 +121,10 @@ class Pow:
         return out
 
     def vjp(g, out, x, y, wants=ALL):
-        # d(x^y)/dx = y·x^(y-1);  d(x^y)/dy = x^y·ln x, which exists only for x > 0 (kernels.log_of_base)
-        dx = g * y * x ** (y - 1.0) if k.any_true(y != 0.0) else 0.0 * g  # x^0 is flat, even at 0
-        return dx if wants[0] else None, g * out * k.log_of_base(x) if wants[1] else None
+        # d(x^y)/dx = y·x^(y-1) (kernels.power_slope);  d(x^y)/dy = x^y·ln x, which exists only
+        # for x > 0 (kernels.log_of_base)
+        dx = g * k.power_slope(x, y) if wants[0] else None
+        return dx, g * out * k.log_of_base(x) if wants[1] else None
 
     def local(out, x, y):
         return power_rule_text(x, y), f"{out}·ln {x}"
@@ -296,105 +300,6 @@ class Min:
         return k.any_true(x == y)
 
 
-# -- Tensors: literals, subscripts, linear algebra, reductions (a scalar stays a float) ------------
-
-
-@op("array", function=False)
-class Array:
-    """A list literal [x, y, …]: the elements, of one shape, stacked along a new first axis."""
-
-    def forward(*elements):
-        return k.stack(elements)
-
-    def vjp(g, out, *elements):
-        return tuple(k.like(g[i], element) for i, element in enumerate(elements))
-
-
-@op("index", function=False, static_from=1)
-class Index:
-    """x[i] or x[i, j]: whole-number subscripts written in the program; negative ones count from the end."""
-
-    def forward(x, *subscripts):
-        return k.take(x, subscripts)
-
-    def vjp(g, out, x, *subscripts):
-        return (k.untake(g, x, subscripts), *(None for _ in subscripts))
-
-
-@op("matmul", symbol="@", function=False)
-class MatMul:
-    """x @ y with NumPy's rules: matrix·matrix, matrix·vector, vector·matrix, vector·vector (dot)."""
-
-    def forward(x, y):
-        return k.matmul(x, y)
-
-    def vjp(g, out, x, y, wants=ALL):
-        return k.matmul_vjp(g, x, y, wants)  # g @ yᵀ and xᵀ @ g
-
-
-@op("transpose")
-class Transpose:
-    """transpose(x), also written x.T: the axes reversed (a vector stays a vector)."""
-
-    def forward(x):
-        return k.transpose(x)
-
-    def vjp(g, out, x):
-        return (k.transpose(g),)
-
-
-@op("sum", static_from=1)
-class Sum:
-    """sum(x): the sum of every element, a scalar; sum(x, axis): along one axis."""
-
-    def forward(x, axis=None):
-        return k.total(x, axis)
-
-    def vjp(g, out, x, axis=None):
-        grad = k.spread(g, x, axis)
-        return (grad,) if axis is None else (grad, None)
-
-
-@op("mean", static_from=1)
-class Mean:
-    """mean(x): the mean of every element; mean(x, axis): along one axis."""
-
-    def forward(x, axis=None):
-        return k.total(x, axis) / k.count(x, axis)
-
-    def vjp(g, out, x, axis=None):
-        grad = k.spread(g, x, axis) / k.count(x, axis)
-        return (grad,) if axis is None else (grad, None)
-
-
-@op("logsumexp")
-class LogSumExp:
-    """log Σ e^x along the last axis (a vector gives a scalar)."""
-
-    def forward(x):
-        return k.logsumexp(x)
-
-    def vjp(g, out, x):
-        return (k.expand_last(g, x) * k.softmax(x),)  # ∂/∂x_i = softmax(x)_i
-
-
-@op("softmax")
-class Softmax:
-    """e^x / Σ e^x along the last axis."""
-
-    def forward(x):
-        return k.softmax(x)
-
-    def vjp(g, out, x):
-        return (out * (g - k.sum_last(g * out)),)  # J = diag(s) − s sᵀ, applied to g
-
-
-@op("log_softmax")
-class LogSoftmax:
-    """x − logsumexp(x) along the last axis."""
-
-    def forward(x):
-        return k.log_softmax(x)
-
-    def vjp(g, out, x):
-        return (g - k.softmax(x) * k.sum_last(g),)
+# The tensor ops (literals, subscripts, @, reductions, softmax) are in tensor_ops.py; importing it
+# here puts them in the tables after these, so `from .ops import OPS` always sees every op.
+from . import tensor_ops  # noqa: E402, F401

@@ -20,7 +20,7 @@ from bisect import bisect_left
 from typing import NamedTuple
 
 from .errors import NameError_, line_and_column
-from .limits import MAX_ELEMENTS
+from .limits import MAX_ELEMENTS, default_max_memory
 from .ops import CONST, FUNCTIONS, INPUT, Op
 
 EXPR_PREVIEW = 120
@@ -48,9 +48,13 @@ class Node(NamedTuple):
 class Program:
     """A parsed program: its source text, its tape of nodes, its inputs and its output."""
 
-    def __init__(self, source: str, *, max_elements: int = MAX_ELEMENTS) -> None:
+    def __init__(
+        self, source: str, *, max_elements: int = MAX_ELEMENTS, max_memory: int | None = None
+    ) -> None:
         self.source = source
-        self.max_elements = max_elements  # the largest tensor it may compute (graph/limits.py)
+        # The largest tensor it may compute, and the memory a run may take (graph/limits.py)
+        self.max_elements = max_elements
+        self.max_memory = default_max_memory() if max_memory is None else max_memory
         # Infix nodes (ids increasing) and where their operator starts, for errors that point at it;
         # `array`s, not lists: 16 bytes an infix node instead of 44 (measured on 10^5 nodes).
         self._operator_nodes, self._operator_starts = array("q"), array("q")

@@ -14,7 +14,7 @@ class Op:
 
     __slots__ = (
         "name", "arity", "forward", "vjp", "symbol", "domain", "kink", "local",
-        "callable_by_name", "max_arity", "static_from", "elementwise", "wants",
+        "callable_by_name", "max_arity", "static_from", "elementwise", "wants", "shape",
     )  # fmt: skip
 
     def __init__(
@@ -32,11 +32,13 @@ class Op:
         max_arity: int | None = -1,  # the most inputs it takes (None: any number; -1: same as arity)
         static_from: int | None = None,
         elementwise: bool = False,
+        shape: Callable | None = None,
     ) -> None:
         self.name, self.arity, self.forward, self.vjp = name, arity, forward, vjp
         self.symbol, self.domain, self.kink, self.local = symbol, domain, kink, local
         self.callable_by_name, self.static_from, self.elementwise = callable_by_name, static_from, elementwise
         self.max_arity = arity if max_arity == -1 else max_arity
+        self.shape = shape  # the output's shape from the inputs' (None: elementwise, or a leaf)
         # True if vjp takes `wants` (which inputs need a gradient), read from its code object.
         code = getattr(vjp, "__code__", None)
         self.wants = code is not None and "wants" in code.co_varnames[: code.co_argcount]
@@ -54,6 +56,9 @@ OPS: dict[str, Op] = {}
 
 FUNCTIONS: dict[str, Op] = {}
 """The ops a program may call by name, e.g. `sigmoid(x)`."""
+
+ALL = (True, True)
+"""The default `wants` of a binary vjp: a gradient for both inputs."""
 
 CONSTANTS = {"pi": 3.141592653589793}
 """The named constants of the language."""
@@ -113,10 +118,13 @@ def op(
             domain=domain,
             kink=getattr(namespace, "kink", None),
             local=getattr(namespace, "local", None),
+            shape=getattr(namespace, "shape", None),
             callable_by_name=function,
         )
         if name in OPS:
             raise ValueError(f"op {name!r} is registered twice")
+        if not elementwise and entry.shape is None and forward is not None:
+            raise ValueError(f"op {name!r} is not elementwise, so it needs a shape rule")
         OPS[name] = entry
         if function:
             FUNCTIONS[name] = entry

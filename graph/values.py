@@ -186,14 +186,28 @@ def value_text(value, full: bool = False) -> str:
         return _nested(value, SCALAR_DIGITS, one_line=False)
     if value.size <= COMPACT_ELEMENTS:
         return _nested(value, COMPACT_DIGITS, one_line=True)
+    low, mean, high = (f"{stat + 0.0:.{COMPACT_DIGITS}g}" for stat in summary(value))
+    return f"shape {shape_text(value)} · min {low} · mean {mean} · max {high}"
+
+
+def summary(value) -> tuple[float, float, float]:
+    """(min, mean, max) of a tensor, finite for finite elements."""
     low, high = float(value.min()), float(value.max())
     largest = max(abs(low), abs(high))
     with numpy().errstate(all="ignore"):  # the mean of finite values can overflow: scale it first
         mean = (
             float((value / largest).mean()) * largest if 0.0 < largest < float("inf") else float(value.mean())
         )
-    low, mean, high = (f"{stat + 0.0:.{COMPACT_DIGITS}g}" for stat in (low, mean, high))
-    return f"shape {shape_text(value)} · min {low} · mean {mean} · max {high}"
+    return low, mean, high
+
+
+def exact_text(value) -> str:
+    """A value where the exact number matters (an error message): a scalar as the shortest text
+    that reads back as the same float (2.9999999999999996, not 3); a tensor as value_text."""
+    if isinstance(value, float):
+        short = f"{value + 0.0:g}"  # never -0
+        return short if float(short) == value else repr(value + 0.0)
+    return value_text(value)
 
 
 def shape_text(value) -> str:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from ..graph.errors import ArityError, DomainError, NameError_, ParseError, ShapeError
 from ..graph.kernels import stack
-from ..graph.limits import MAX_ELEMENTS, MAX_NODES, nodes_error
+from ..graph.limits import BYTES_PER_NODE, MAX_ELEMENTS, MAX_NODES, nodes_error
 from ..graph.ops import CONST, CONSTANTS, FUNCTIONS, OPS, Op
 from ..graph.program import Program
 from .lalr import Tables, Token, UnexpectedCharacter, UnexpectedToken
@@ -165,8 +165,13 @@ class Builder:
             try:
                 value = stack([program.constants[i] for i in ids])
             except ShapeError as failure:
-                item = elements[failure.position - 1]  # point at the row that differs
-                raise failure.at(program.source, item.start, item.end) from None
+                position = getattr(failure, "position", None)  # point at the row that differs
+                place = (
+                    (start, end)
+                    if position is None
+                    else (elements[position - 1].start, elements[position - 1].end)
+                )
+                raise failure.at(program.source, *place) from None
             folded = program.fold_constant(ids, value, start, end)
             if folded is not None:
                 return Term(folded, start, end)
@@ -261,33 +266,38 @@ def _short(text: str, limit: int = 24) -> str:
 _tables: Tables | None = None
 
 
-def parse(text: str, *, max_nodes: int = MAX_NODES, max_elements: int = MAX_ELEMENTS) -> Program:
-    """Parse program text into a Program that computes no tensor past `max_elements` elements
-    (raises ParseError, NameError_, ArityError, DomainError, ShapeError, or LimitError past
-    `max_nodes` nodes)."""
+def parse(
+    text: str, *, max_nodes: int = MAX_NODES, max_elements: int = MAX_ELEMENTS, max_memory: int | None = None
+) -> Program:
+    """Parse program text into a Program that computes no tensor past `max_elements` elements and
+    whose runs take at most `max_memory` bytes (default: a quarter of physical memory); raises
+    ParseError, NameError_, ArityError, DomainError, ShapeError, or LimitError past `max_nodes`
+    nodes, or past the nodes that `max_memory` holds."""
     global _tables
     check_not_empty(text)
     if _tables is None:
         _tables = Tables.load()
-    builder = Builder(Program(text, max_elements=max_elements))
+    program = Program(text, max_elements=max_elements, max_memory=max_memory)
+    node_limit = min(max_nodes, program.max_memory // BYTES_PER_NODE)
+    builder = Builder(program)
     callbacks = {name: getattr(builder, name) for name in _CALLBACKS}
     tokens = StatementBreaks().process(_tables.tokens(text))
-    if len(text) > max_nodes:  # every node takes at least one character: shorter texts cannot exceed it
-        tokens = _bounded(tokens, builder.program, max_nodes)
+    if len(text) > node_limit:  # every node takes at least one character: shorter texts cannot exceed it
+        tokens = _bounded(tokens, program, node_limit)
     try:
         program = _tables.parse(tokens, callbacks)
     except (UnexpectedCharacter, UnexpectedToken) as failure:
         raise syntax_error(text, failure) from None
-    if len(program) > max_nodes:
-        raise nodes_error(max_nodes)
+    if len(program) > node_limit:
+        raise nodes_error(node_limit, program.max_memory)
     return program
 
 
-def _bounded(tokens, program: Program, max_nodes: int):
-    """The tokens, stopping with a LimitError once the program has grown past max_nodes."""
+def _bounded(tokens, program: Program, node_limit: int):
+    """The tokens, stopping with a LimitError once the program has grown past node_limit."""
     for count, token in enumerate(tokens):
-        if count % 4096 == 0 and len(program) > max_nodes:
-            raise nodes_error(max_nodes)
+        if count % 4096 == 0 and len(program) > node_limit:
+            raise nodes_error(node_limit, program.max_memory)
         yield token
 
 

@@ -119,8 +119,11 @@ def assert_json_outcome(code: int, stdout: str) -> dict:
         assert (error["line"] is None) == (error["column"] is None)
     else:
         assert {"expression", "output", "value", "gradients", "nodes"} <= set(document)
-    # Every rule is right (test_ops, the SymPy oracle), so a failed --check would be the check lying.
-    assert code != 1, document.get("check")
+    # Every rule is right (test_ops, the SymPy oracle), so a failed --check would be the check lying;
+    # exit 1 may only mean a check that could compare nothing (every input "not checkable").
+    if code == 1:
+        statuses = {item["status"] for item in document["check"]["inputs"].values()}
+        assert statuses == {"not checkable"}, document["check"]  # and so never empty
     return document
 
 

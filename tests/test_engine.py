@@ -172,7 +172,7 @@ def test_a_slope_that_never_settles_is_not_checkable():
     from backprop.graph.check import Slope, _compare
 
     jumps = iter(range(1, 100))
-    numeric, *_, passed, note = _compare(
+    numeric, *_, passed, note, _step = _compare(
         "x", 0.0, 1.0, 1e-6, 1e-4, lambda h: Slope(float(next(jumps)), 1e-10)
     )
     assert numeric is None and not passed and "does not settle from h = 1e-06" in note

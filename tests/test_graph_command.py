@@ -84,22 +84,48 @@ def test_graph_image_without_dot_is_an_error(run, tmp_path, monkeypatch):
     assert "needs Graphviz's dot program, which is not on PATH" in err
 
 
-def test_graph_image_runs_dot_with_a_list_of_arguments(run, tmp_path, monkeypatch):
-    """A stand-in `dot` records its arguments and copies the DOT text it reads to the -o file."""
-    fake = tmp_path / "dot"
+def _stand_in_dot(folder, *, fails: bool = False) -> None:
+    """A stand-in `dot` on PATH that records its arguments and writes the DOT text it reads where
+    dot would: to the -o file if given, else to its standard output. Failing, it writes nothing
+    (a real dot has opened, so emptied, its -o file by then) and says so."""
+    fake = folder / "dot"
     fake.write_text(
         f"#!{sys.executable}\n"
         "import pathlib, sys\n"
-        "pathlib.Path(sys.argv[0]).with_name('args').write_text(repr(sys.argv[1:]))\n"
-        "pathlib.Path(sys.argv[3]).write_bytes(sys.stdin.buffer.read())\n"
+        "args = sys.argv[1:]\n"
+        "pathlib.Path(sys.argv[0]).with_name('args').write_text(repr(args))\n"
+        "out = open(args[args.index('-o') + 1], 'wb') if '-o' in args else sys.stdout.buffer\n"
+        + (
+            "sys.stderr.write('Error: layout failed'); sys.exit(1)\n"
+            if fails
+            else "out.write(sys.stdin.buffer.read())\n"
+        )
     )
     fake.chmod(0o755)
+
+
+def test_graph_image_runs_dot_with_a_list_of_arguments(run, tmp_path, monkeypatch):
+    """dot gets a list of arguments (no shell, no file name: it writes to a pipe), and its bytes
+    land in the file by a rename, with no temporary file left beside it."""
+    _stand_in_dot(tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path))
     output = tmp_path / "my graph.png"
     code, _, _ = run("graph", "(a + b) * c", "--a", "7", "--b", "3", "--c", "2", "--output", str(output))
     assert code == 0
-    assert (tmp_path / "args").read_text() == repr(["-Tpng", "-o", str(output)])
+    assert (tmp_path / "args").read_text() == repr(["-Tpng"])
     check_dot_structure(output.read_text())
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["args", "dot", "my graph.png"]
+
+
+def test_a_failing_dot_leaves_the_old_image_whole(run, tmp_path, monkeypatch):
+    _stand_in_dot(tmp_path, fails=True)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    output = tmp_path / "g.svg"
+    output.write_text("the old drawing")
+    code, _, err = run("graph", "a * b", "--output", str(output))
+    assert code == 2 and "dot could not render" in err and "layout failed" in err
+    assert output.read_text() == "the old drawing"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["args", "dot", "g.svg"]
 
 
 def test_graph_output_text_file_by_suffix(run, tmp_path):

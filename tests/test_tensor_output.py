@@ -56,14 +56,22 @@ def test_json_has_no_negative_zero_in_tensors(run):
     assert str(number(np.array([[-0.0]]))) == "[[0.0]]"
 
 
-CHECKED = ["numeric", "analytic", "abs_error", "rel_error", "passed", "at_kink"]
+CHECKED = ["numeric", "analytic", "abs_error", "rel_error", "status", "passed", "at_kink"]
 """The keys of an input's entry in the check, in order; a tensor's has three more."""
 
 
 def test_a_scalar_programs_check_json_has_the_same_keys(run_json):
     code, document = run_json("eval", "(a + b)*b^3", "--a", "7", "--b", "3", "--check")
     check = document["check"]
-    assert list(check) == ["passed", "eps", "tolerance", "max_abs_error", "max_rel_error", "inputs"]
+    assert list(check) == [
+        "passed",
+        "not_checkable",
+        "eps",
+        "tolerance",
+        "max_abs_error",
+        "max_rel_error",
+        "inputs",
+    ]
     assert list(check["inputs"]["b"]) == CHECKED
     assert check["inputs"]["b"]["numeric"] == pytest.approx(297.0, rel=1e-9)
 
@@ -169,7 +177,15 @@ def test_check_of_small_tensors_covers_every_element(run_json):
         element["numeric"] == pytest.approx(element["analytic"], abs=1e-6) for element in W1["elements"]
     )
     assert list(W1) == [*CHECKED, "checked", "size", "elements"]
-    assert list(W1["elements"][0]) == ["index", "numeric", "analytic", "abs_error", "rel_error", "passed"]
+    assert list(W1["elements"][0]) == [
+        "index",
+        "numeric",
+        "analytic",
+        "abs_error",
+        "rel_error",
+        "status",
+        "passed",
+    ]
     assert "elements" not in check["inputs"]["y"]  # a scalar input is checked as before
 
 

@@ -3,12 +3,14 @@
 Points arrive as JSON Lines on stdin or from --points (.jsonl, .csv with a header, .npy), read by
 cli/points.py and evaluated in chunks, every point of a chunk at once (see graph/batch.py). Every
 input line gives exactly one output line, in order: a result, or {"line": N, "error": {...}} —
-and the rest go on.
+and the rest go on; Ctrl-C stops the run after whole lines.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -16,8 +18,20 @@ import typer
 
 from ...graph.errors import InputError
 from ...graph.limits import DEFAULT_EPS, DEFAULT_TOL, MAX_ELEMENTS, MAX_NODES
+from ...graph.shapes import fitting_chunk
 from ..arguments import read_program
-from ..options import Json, Limits, MaxElements, MaxNodes, exit_on_error, require_positive
+from ..files import MAX_LINE_BYTES
+from ..options import (
+    Json,
+    Limits,
+    MaxElements,
+    MaxMemory,
+    MaxNodes,
+    Timeout,
+    deadline,
+    exit_on_error,
+    require_positive,
+)
 from ..points import chunks, point_rows
 from ..render.json import batch_line, json_line
 from ..render.text import warn
@@ -55,31 +69,45 @@ def command(
     ] = False,
     eps: Annotated[float, typer.Option(help="Relative step of the gradient check.")] = DEFAULT_EPS,
     tol: Annotated[float, typer.Option(help="Tolerance of the gradient check.")] = DEFAULT_TOL,
+    max_line_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max-line-bytes",
+            metavar="N",
+            help="A longer input line is a limit error for that line; the others go on.",
+        ),
+    ] = MAX_LINE_BYTES,
     json_output: Json = False,
     max_nodes: MaxNodes = MAX_NODES,
     max_elements: MaxElements = MAX_ELEMENTS,
+    max_memory: MaxMemory = None,
+    timeout: Timeout = None,
 ) -> None:
     """Evaluate PROGRAM at many points: one JSON object per input line, with value and gradients.
 
     Points are JSON objects of input values, one per line, on standard input ({"a": 7, "b": 3}), or the rows of --points FILE. Output is always JSON Lines (--json is accepted for symmetry): {"line": N, "value": ..., "gradients": {...}} or {"line": N, "error": {...}} for a bad line.
 
-    Exit codes: 0 every point evaluated; 1 a --check failed; 2 some points failed (counted on stderr) or the program or options are wrong.
+    Exit codes: 0 every point evaluated; 1 a --check failed; 2 some points failed (counted on stderr) or the program or options are wrong; 130 Ctrl-C (after whole lines).
     """
     with exit_on_error(json_output=True) as shown:  # always JSON Lines: an error is one line too
-        if chunk < 1:
-            raise InputError(f"--chunk must be at least 1, not {chunk}")
+        for option, value in (("--chunk", chunk), ("--max-line-bytes", max_line_bytes)):
+            if value < 1:
+                raise InputError(f"{option} must be at least 1, not {value}")
         require_positive(("--eps", eps), ("--tol", tol))  # as eval's: --tol -1 passed every check
         if program_text == "-" and points is None:
             raise InputError(
                 "the program cannot come from stdin when the points do",
                 hint="give the points with --points FILE",
             )
-        shown.source = read_program(program_text)
-        program = Limits(max_nodes, max_elements).parse(shown.source)
-        pieces = chunks(point_rows(points, columns), chunk, set(program.inputs))
-        total, failed, check_failed = _run(
-            program, pieces, check=check, eps=eps, tol=tol, progress=_progress_for(points)
-        )
+        limits = Limits(max_nodes, max_elements, max_memory, timeout)
+        with deadline(limits.timeout):
+            shown.source = read_program(program_text)
+            program = limits.parse(shown.source)
+            chunk = fitting_chunk(program, chunk)
+            pieces = chunks(point_rows(points, columns, max_line_bytes), chunk, set(program.inputs))
+            total, failed, check_failed = _run(
+                program, pieces, check=check, eps=eps, tol=tol, progress=_progress_for(points)
+            )
     if failed:
         warn(f"{failed} of {total} points failed")
         raise typer.Exit(EXIT_FAILED_POINTS)
@@ -92,7 +120,7 @@ def _run(program, chunks, *, check: bool, eps: float, tol: float, progress) -> t
 
     total = failed = 0
     check_failed = False
-    with progress as advance:
+    with progress as advance, _WholeLines() as output:
         for piece in chunks:
             good = len(piece) - len(piece.errors)
             results = iter(
@@ -107,11 +135,58 @@ def _run(program, chunks, *, check: bool, eps: float, tol: float, progress) -> t
                 failed += result.error is not None
                 check_failed = check_failed or (result.check is not None and not result.check.passed)
                 lines.append(json_line(batch_line(line, result)))
-            sys.stdout.write("".join(lines))
-            sys.stdout.flush()
+            output.write("".join(lines))
             total += len(piece)
             advance(len(piece))
     return total, failed, check_failed
+
+
+class _WholeLines:
+    """Writes each chunk's lines. Ctrl-C while they are being written takes effect once they are all
+    out, so that every line of the output is whole; at any other time (reading, evaluating) it
+    stops the run at once. Either way KeyboardInterrupt ends it, with exit 130."""
+
+    def __enter__(self):
+        self.writing = self.interrupted = False
+        self.installed = (  # not when Ctrl-C is ignored (`nohup`), nor outside the main thread
+            signal.getsignal(signal.SIGINT) is signal.default_int_handler
+            and threading.current_thread() is threading.main_thread()
+        )
+        if self.installed:
+            signal.signal(signal.SIGINT, self._interrupt)
+        return self
+
+    def _interrupt(self, signum, frame) -> None:
+        if not self.writing:
+            raise KeyboardInterrupt
+        self.interrupted = True
+
+    def write(self, text: str) -> None:
+        self.writing = True
+        try:
+            _write_all(text.encode("utf-8"))
+        finally:
+            self.writing = False
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        if self.installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _write_all(data: bytes) -> None:
+    """Write and flush every byte. An unbuffered stdout (python -u, PYTHONUNBUFFERED) writes what a
+    signal interrupts only in part, and its text layer drops the rest: here the rest is written."""
+    sys.stdout.flush()
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a text stream put in its place (contextlib.redirect_stdout)
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    view = memoryview(data)
+    while view:
+        view = view[out.write(view) or 0 :]
+    out.flush()
 
 
 class _NoProgress:

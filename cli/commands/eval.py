@@ -64,7 +64,7 @@ Full = Annotated[
     bool,
     typer.Option(
         "--full",
-        help="Print every element of every tensor (else a large one is shown as its shape and min/mean/max).",
+        help="Print every element of every tensor, in tables and in --json's nodes (else a large one is shown as its shape and min/mean/max).",
     ),
 ]
 CheckSamples = Annotated[
@@ -98,7 +98,7 @@ def command(
     """
     expected = read_expectations(expect, expect_file)
     require_positive(("--eps", eps), ("--tol", tol), ("--rows", rows), ("--check-samples", check_samples))
-    evaluation = given.evaluate()
+    evaluation = given.evaluate(check=check)
     answers = report = None
     if expected:
         from ...graph.expect import check_expectations  # loaded only when asked for: start-up time
@@ -121,7 +121,7 @@ def _show(
     if given.json:
         from ..render.json import evaluation_json, expect_json, print_json
 
-        document = evaluation_json(evaluation, given.source, report)
+        document = evaluation_json(evaluation, given.source, report, full=full)
         if answers is not None:
             document["expect"] = expect_json(answers)
         print_json(document)

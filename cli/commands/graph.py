@@ -11,6 +11,7 @@ import typer
 
 from ...graph.errors import InputError
 from ..options import PROGRAM_SETTINGS, ProgramInputs, takes_program
+from ..render.text import output_path, write_atomically
 
 EXAMPLES = """
 Examples:
@@ -22,6 +23,8 @@ Examples:
   backprop graph "u = a*b; v = u + a; u * v" --a 2 --b 5 --format tree
 
   backprop graph "(a + b) * b**3" --a 7 --b 3 --output g.svg    # needs Graphviz's dot on PATH
+
+  backprop graph "(a + b) * b**3" --format mermaid --output -   # - is standard output
 """
 
 SETTINGS = {**PROGRAM_SETTINGS, "epilog": EXAMPLES}
@@ -57,11 +60,11 @@ def command(
         ),
     ] = None,
     output: Annotated[
-        Path | None,
+        str | None,  # not a Path: pathlib would make ./-name into -name, which is refused
         typer.Option(
             "--output",
             metavar="FILE",
-            help="Write here instead of standard output; .svg, .png or .pdf is rendered by Graphviz's dot.",
+            help="Write here instead of standard output (- is standard output); .svg, .png or .pdf is rendered by Graphviz's dot. The file is replaced only when all went well.",
         ),
     ] = None,
 ) -> None:
@@ -71,16 +74,17 @@ def command(
     """
     from ..render import drawing
 
+    target = None if output in (None, "-") else output_path(output, "--output")  # None: standard output
+    chosen = _graph_format(format_, target)
     program = given.parse()
     evaluation = given.evaluate(program) if given.values or not program.inputs else None
-    chosen = _graph_format(format_, output)
     if chosen is Format.dot:
         text = drawing.dot_text(program, evaluation, given.source)
     elif chosen is Format.mermaid:
         text = drawing.mermaid_text(program, evaluation)
     else:
-        text = drawing.tree_text(program, evaluation, color=output is None and sys.stdout.isatty())
-    _write_graph(text, output)
+        text = drawing.tree_text(program, evaluation, color=target is None and sys.stdout.isatty())
+    _write_graph(text, target)
 
 
 def _graph_format(chosen: Format | None, output: Path | None) -> Format:
@@ -96,19 +100,20 @@ def _graph_format(chosen: Format | None, output: Path | None) -> Format:
 
 
 def _write_graph(text: str, output: Path | None) -> None:
+    """The drawing on standard output, or in place of `output`, whole or not at all."""
     if output is None:
         sys.stdout.write(text)
-    elif output.suffix.lower() in IMAGE_TYPES:
-        _render_with_dot(text, output)
+        return
+    if output.suffix.lower() in IMAGE_TYPES:
+        data = _render_with_dot(text, output)
     else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as failure:
-            raise InputError(f"cannot write --output {str(output)!r}: {failure}") from None
+        data = text.encode("utf-8")
+    write_atomically(output, data, "--output")
 
 
-def _render_with_dot(text: str, output: Path) -> None:
-    """Run Graphviz's dot (no shell) to turn the DOT text into an image file."""
+def _render_with_dot(text: str, output: Path) -> bytes:
+    """Run Graphviz's dot (no shell) to turn the DOT text into the bytes of an image; dot writes
+    them to its standard output, so a dot that fails leaves no file behind."""
     import shutil
     import subprocess
 
@@ -120,7 +125,7 @@ def _render_with_dot(text: str, output: Path) -> None:
         )
     try:
         result = subprocess.run(
-            [dot, f"-T{output.suffix.lower()[1:]}", "-o", str(output)],
+            [dot, f"-T{output.suffix.lower()[1:]}"],
             input=text.encode("utf-8"),
             capture_output=True,
             timeout=120,
@@ -131,3 +136,4 @@ def _render_with_dot(text: str, output: Path) -> None:
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip() or f"exit code {result.returncode}"
         raise InputError(f"dot could not render {output}: {message}")
+    return result.stdout

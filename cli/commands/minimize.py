@@ -13,7 +13,7 @@ import typer
 from ...graph.errors import InputError
 from ...graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
 from ..options import PROGRAM_SETTINGS, Eps, ProgramInputs, require_positive, takes_program
-from ..render.text import warn, warn_about_check
+from ..render.text import output_path, warn, warn_about_check
 
 EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 130
 HISTORY_POINTS = 10_000
@@ -75,14 +75,14 @@ Check = Annotated[
     bool, typer.Option("--check", help="A gradient check at the starting point first; exit 1 if it fails.")
 ]
 Log = Annotated[
-    Path | None, typer.Option("--log", metavar="FILE", help="Write one JSON line per step (tail -f works).")
+    str | None, typer.Option("--log", metavar="FILE", help="Write one JSON line per step (tail -f works).")
 ]
 Save = Annotated[
-    Path | None,
+    str | None,
     typer.Option("--save", metavar="FILE", help="Write the final parameters as a --vars JSON file."),
 ]
 Plot = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--plot",
         metavar="FILE",
@@ -132,6 +132,10 @@ def command(
 
     names, held = _names(wrt, "--wrt"), _names(data, "--data") if data else ()
     stride = _stride(history_stride, steps)
+    save, plot, log = (
+        None if name is None else output_path(name, option)  # a str: Path would read ./-x as -x
+        for name, option in ((save, "--save"), (plot, "--plot"), (log, "--log"))
+    )
     _check_outputs(save, plot)
     program = given.parse()
     report = _check_first(given, program, eps, tol) if check else None

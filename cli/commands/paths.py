@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ...graph.errors import InputError
+from ...graph.errors import InputError, LimitError
 from ..options import PROGRAM_SETTINGS, ProgramInputs, takes_program
 
 EXAMPLES = """
@@ -36,7 +36,9 @@ def command(
     max_paths: Annotated[
         int,
         typer.Option(
-            "--max-paths", metavar="N", help="List at most this many paths; all of them are counted."
+            "--max-paths",
+            metavar="N",
+            help="List at most this many paths (listing takes memory: at most 192,307); all of them are counted.",
         ),
     ] = 100,
 ) -> None:
@@ -44,24 +46,32 @@ def command(
 
     The products of the paths from --wrt NAME sum to ∂L/∂NAME: backprop is weighted path counting.
 
-    The number of paths is counted by the lecture's recurrence, paths(v) = Σ paths(parents of v) in reverse topological order, and compared with the number listed. It can be exponential in the size of the program, so past --max-paths the list stops and only the count is shown. Exit codes: 0 success, 2 an error in the program, the values or the options.
+    The number of paths is counted by the lecture's recurrence, paths(v) = Σ paths(parents of v) in reverse topological order, and compared with the number listed: exactly up to 10^40, past that to 3 digits. It can be exponential in the size of the program, so past --max-paths the list stops and only the count is shown. A product too large for a float64 is shown in full and said so, never as inf. Exit codes: 0 success, 2 an error in the program, the values or the options (a limit: --max-paths past its ceiling, paths too long to list in memory).
     """
     from ...graph.expect import unknown_node
-    from ...graph.paths import path_report
+    from ...graph.paths import MAX_PATHS, path_report, too_many_paths
     from ...graph.trace import gradient_nodes
 
     if max_paths < 0:
         raise InputError(f"--max-paths must be 0 or more, not {max_paths}")
+    if max_paths > MAX_PATHS:
+        raise too_many_paths(max_paths)
     evaluation = given.evaluate()
     nodes = gradient_nodes(evaluation)
     if wrt not in nodes:
         raise unknown_node(wrt, list(nodes), what="--wrt")
     report = path_report(evaluation, nodes[wrt], max_paths)
-    if given.json:
-        from ..render.json import paths_json, print_json
+    try:
+        if given.json:
+            from ..render.json import paths_json, print_json
 
-        print_json(paths_json(report, evaluation, given.source, max_paths))
-    else:
-        from ..render.lecture import print_paths
+            print_json(paths_json(report, evaluation, given.source, max_paths))
+        else:
+            from ..render.lecture import print_paths
 
-        print_paths(report, evaluation, given.source, max_paths)
+            print_paths(report, evaluation, given.source, max_paths)
+    except MemoryError:
+        raise LimitError(
+            f"printing {len(report.paths):,} paths needs more memory than this machine has",
+            hint="list fewer paths with --max-paths (0 lists none)",
+        ) from None

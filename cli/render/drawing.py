@@ -10,7 +10,7 @@ from ...graph.ops import CONST, INPUT
 from ...graph.program import Program
 from ...graph.trace import spell
 from ...graph.values import value_text
-from .text import one_line
+from .text import one_line, shortened, visible
 
 
 def _kind(program: Program, node_id: int) -> str:
@@ -45,9 +45,10 @@ _DOT_STYLE = {
 
 
 def _dot_string(text: str) -> str:
-    """A DOT double-quoted string: backslashes and quotes escaped, line breaks as \\n."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escaped.replace("\r", "").replace("\n", "\\n") + '"'
+    """A DOT double-quoted string: hidden characters as escapes (text.visible), then backslashes and
+    quotes escaped, line breaks as \\n."""
+    escaped = visible(text, lines=True).replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n") + '"'
 
 
 def dot_text(program: Program, evaluation: Evaluation | None, expression: str) -> str:
@@ -83,7 +84,9 @@ _MERMAID_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": 
 
 
 def _mermaid_string(text: str) -> str:
-    """Text for inside a quoted Mermaid label: entity codes for what Mermaid would read, <br/> for breaks."""
+    """Text for inside a quoted Mermaid label: hidden characters as escapes (text.visible), entity
+    codes for what Mermaid would read, <br/> for breaks."""
+    text = visible(text, lines=True)
     return "".join(_MERMAID_ENTITIES.get(char, char) for char in text).replace("\n", "<br/>")
 
 
@@ -119,13 +122,14 @@ def tree_text(program: Program, evaluation: Evaluation | None, *, color: bool) -
     from rich.text import Text
     from rich.tree import Tree
 
-    labels = program.labels()
+    labels = [shortened(label) for label in program.labels()]  # a name of a megabyte, in the middle
     uses = _uses_below_output(program)
     styles = {"output": "bold", "input": "cyan", "const": "dim", "op": ""}
 
     def caption(node_id: int) -> Text:
         text = Text(
-            " · ".join(_caption(program, labels, evaluation, node_id)), style=styles[_kind(program, node_id)]
+            visible(" · ".join(_caption(program, labels, evaluation, node_id))),
+            style=styles[_kind(program, node_id)],
         )
         if uses[node_id] > 1:
             text.append(f"  ◆ shared: {uses[node_id]} uses", style="magenta")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ...graph.errors import BackpropError
@@ -28,7 +30,15 @@ def number(value):
     return value.tolist() if hasattr(value, "tolist") else value
 
 
-def evaluation_json(evaluation: Evaluation, expression: str, check: CheckReport | None = None) -> dict:
+WHOLE_ELEMENTS = 1000
+"""`eval --json` gives a node's tensor value or gradient whole up to this many elements; a larger
+one is summarized (shape, min, mean, max) unless --full. The inputs' gradients are always whole."""
+
+
+def evaluation_json(
+    evaluation: Evaluation, expression: str, check: CheckReport | None = None, *, full: bool = False
+) -> dict:
+    """`eval --json`: its "nodes" is an iterator, written one node at a time by print_json."""
     program = evaluation.program
     labels = program.labels()
     document = {
@@ -36,29 +46,46 @@ def evaluation_json(evaluation: Evaluation, expression: str, check: CheckReport 
         "output": labels[program.output],
         "value": number(evaluation.value),
         "gradients": {name: number(grad) for name, grad in evaluation.gradients.items()},
-        "nodes": [
-            {
-                "id": row.id,
-                "name": row.name,
-                "op": row.op,
-                "expr": row.expr,
-                "inputs": list(row.inputs),
-                "shape": list(shape(row.value)),
-                "value": number(row.value),
-                "grad": number(row.grad),
-            }
-            for row in evaluation.nodes
-        ],
+        "nodes": (_node_json(evaluation, node_id, labels[node_id], full) for node_id in range(len(program))),
     }
     if check is not None:
         document["check"] = check_json(check)
     return document
 
 
+def _node_json(evaluation: Evaluation, node_id: int, label: str | None, full: bool) -> dict:
+    program, value = evaluation.program, evaluation.values[node_id]
+    show = number if full else _proportional
+    return {
+        "id": node_id,
+        "name": label,
+        "op": program.ops[node_id].name,
+        "expr": program.expr(node_id),
+        "inputs": list(program.inputs_of(node_id)),
+        "shape": list(shape(value)),
+        "value": show(value),
+        "grad": show(evaluation.grad_of(node_id)),
+    }
+
+
+def _proportional(value):
+    """A value whole, or a large tensor as {"summary": true, "min", "mean", "max"} (its shape is
+    the node's "shape")."""
+    if value is None or type(value) is float or value.size <= WHOLE_ELEMENTS:
+        return number(value)
+    from ...graph.values import summary
+
+    low, mean, high = summary(value)
+    return {"summary": True, "min": low + 0.0, "mean": mean + 0.0, "max": high + 0.0}
+
+
 def check_json(check: CheckReport) -> dict:
     """The check as JSON; a tensor input's entry is its worst element, plus every checked element."""
+    from ...graph.check import input_status
+
     return {
         "passed": check.passed,
+        "not_checkable": check.not_checkable,
         "eps": check.eps,
         "tolerance": check.tolerance,
         "max_abs_error": check.max_abs_error,
@@ -69,7 +96,7 @@ def check_json(check: CheckReport) -> dict:
                 "analytic": number(item.analytic),
                 "abs_error": number(item.abs_error),
                 "rel_error": number(item.rel_error),
-                "passed": item.passed,
+                **_verdict(input_status(item)),
                 "at_kink": item.at_kink,
                 **({"note": item.note} if item.note else {}),
                 **(_elements_json(item) if item.elements is not None else {}),
@@ -79,7 +106,17 @@ def check_json(check: CheckReport) -> dict:
     }
 
 
+def _verdict(mark: str) -> dict:
+    """ "status" (passed, failed, kink, not checkable) and "passed" (true, false, or null for not
+    checkable), told as the table and the exit status tell them: a kink is not a failure."""
+    from ...graph.check import AT_KINK, NOT_CHECKABLE, PASSED
+
+    return {"status": mark, "passed": None if mark == NOT_CHECKABLE else mark in (PASSED, AT_KINK)}
+
+
 def _elements_json(item) -> dict:
+    from ...graph.check import status
+
     return {
         "checked": len(item.elements),
         "size": item.size,
@@ -90,7 +127,7 @@ def _elements_json(item) -> dict:
                 "analytic": number(each.analytic),
                 "abs_error": number(each.abs_error),
                 "rel_error": number(each.rel_error),
-                "passed": each.passed,
+                **_verdict(status(each, item.at_kink)),
                 **({"note": each.note} if each.note else {}),
             }
             for each in item.elements
@@ -107,14 +144,54 @@ def error_object(kind: str, message: str, line: int | None, column: int | None, 
     return {"error": {"type": kind, "message": message, "line": line, "column": column, "hint": hint or None}}
 
 
+_ENCODE = json.JSONEncoder(allow_nan=False).encode
+"""Strict JSON (allow_nan=False: the engine never lets a NaN or an infinity through, and this
+makes sure), with json.dumps's separators; one encoder, made once."""
+
+
 def json_line(document: dict) -> str:
-    """One document as a line of strict JSON (allow_nan=False: the engine never lets a NaN or an
-    infinity through, and this makes sure)."""
-    return json.dumps(document, allow_nan=False) + "\n"
+    """One document as a line of strict JSON."""
+    return _ENCODE(document) + "\n"
 
 
 def print_json(document: dict) -> None:
-    sys.stdout.write(json_line(document))
+    """One document as a line of strict JSON on stdout. A value that is an iterator (eval's nodes)
+    is written as a list one item at a time, so the whole text is never held in memory."""
+    if not any(isinstance(value, Iterator) for value in document.values()):
+        sys.stdout.write(json_line(document))
+        return
+    write = sys.stdout.write
+    with _interrupt_after():
+        for position, (key, value) in enumerate(document.items()):
+            write(("{" if position == 0 else ", ") + _ENCODE(key) + ": ")
+            if isinstance(value, Iterator):
+                write("[")
+                for count, item in enumerate(value):
+                    write((", " if count else "") + _ENCODE(item))
+                write("]")
+            else:
+                write(_ENCODE(value))
+        write("}\n")
+
+
+@contextmanager
+def _interrupt_after():
+    """Ctrl-C while a document is being written takes effect after its last byte, so what is out
+    is whole JSON (and the run then ends as an interrupted one, 130)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt
 
 
 def batch_line(line: int, result) -> dict:
@@ -157,7 +234,7 @@ def trace_json(trace: Trace, expression: str) -> dict:
         "output": trace.output,
         "value": number(evaluation.value),
         "gradients": {name: number(grad) for name, grad in evaluation.gradients.items()},
-        "forward": [
+        "forward": (  # iterators: print_json writes them a step at a time
             {
                 "id": step.id,
                 "name": step.name,
@@ -169,13 +246,13 @@ def trace_json(trace: Trace, expression: str) -> dict:
                 "text": forward_line(step),
             }
             for step in trace.forward
-        ],
+        ),
         "seed": {
             "name": trace.output,
             "grad": number(evaluation.grads[evaluation.program.output]),
             "text": seed_line(trace),
         },
-        "backward": [
+        "backward": (
             {
                 "parent": step.parent_name,
                 "parent_id": step.parent,
@@ -184,6 +261,7 @@ def trace_json(trace: Trace, expression: str) -> dict:
                 "position": step.position,
                 "local": step.local,
                 "local_value": number(step.local_value),
+                **({"local_note": step.local_note} if step.local_note else {}),
                 "parent_grad": number(step.parent_grad),
                 "contribution": number(step.contribution),
                 "previous": number(step.previous),
@@ -191,12 +269,13 @@ def trace_json(trace: Trace, expression: str) -> dict:
                 "text": backward_line(step),
             }
             for step in trace.backward
-        ],
+        ),
     }
 
 
 def paths_json(report: PathReport, evaluation: Evaluation, expression: str, max_paths: int) -> dict:
-    from .lecture import path_rows  # the words of each path, as printed
+    """`paths --json`: a number too large for a float64 (or not finite) is null, with a note in words."""
+    from .lecture import path_note, path_rows  # the words of each path, as printed
 
     program = evaluation.program
     labels = program.labels()
@@ -206,10 +285,12 @@ def paths_json(report: PathReport, evaluation: Evaluation, expression: str, max_
         "output": labels[program.output],
         "gradient": number(report.gradient),
         "count": report.count,
+        "count_log10": report.count_log10,
         "listed": len(report.paths),
         "complete": report.complete,
         "max_paths": max_paths,
         "sum": number(report.total),
+        **({"sum_note": report.weight.words()} if report.total is None else {}),
         "paths": [
             {
                 "nodes": [labels[i] for i in path.nodes],
@@ -218,6 +299,7 @@ def paths_json(report: PathReport, evaluation: Evaluation, expression: str, max_
                 "locals": symbols,
                 "local_values": [number(value) for value in path.locals],
                 "product": number(path.product),
+                **({"note": path_note(path)} if path_note(path) else {}),
             }
             for path, (_, symbols) in zip(report.paths, path_rows(report, program, labels), strict=True)
         ],

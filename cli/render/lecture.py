@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from ...graph.engine import Evaluation
 from ...graph.ops import CONST
-from ...graph.paths import PathReport
+from ...graph.paths import EXACT_COUNT_DIGITS, MAX_PATHS, Path, PathReport
 from ...graph.program import Program
-from ...graph.trace import BackwardStep, ForwardStep, Trace, local_texts
+from ...graph.trace import BackwardStep, ForwardStep, Scaled, Trace, local_texts
 from ...graph.values import value_text
 from .text import one_line, stdout_console
 
@@ -29,7 +29,9 @@ def backward_line(step: BackwardStep) -> str:
     """`b.grad += c.grad · 1 = 27 · 1 = 27 → b.grad = 270 + 27 = 297`."""
     child = f"{step.child_name}.grad"
     contribution = value_text(step.contribution)
-    if step.local_value is None:  # a Jacobian, not a number: show only the vector-Jacobian product
+    if step.local_note is not None:  # too large for a float64 (1/x at 5e-324), or not finite
+        product = f"{value_text(step.parent_grad)} · ({step.local_note}) = {contribution}"
+    elif step.local_value is None:  # a Jacobian, not a number: show only the vector-Jacobian product
         product = contribution
     else:
         product = f"{value_text(step.parent_grad)} · {_signed(step.local_value)} = {contribution}"
@@ -92,8 +94,7 @@ def print_trace(trace: Trace, expression: str) -> None:
 
 def _signed(value) -> str:
     """A number as a factor or a term: negative ones in brackets, 27 · (-1)."""
-    text = value_text(value)
-    return f"({text})" if text.startswith("-") else text
+    return _bracketed(value_text(value))
 
 
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -113,10 +114,37 @@ def path_rows(report: PathReport, program: Program, labels: list[str]) -> list[t
             if parent not in texts_of:
                 texts_of[parent] = local_texts(program, labels, parent)
             symbols.append(texts_of[parent][position])
-            twice = program.nodes[parent].inputs.count(child) > 1
+            twice = program.inputs_of(parent).count(child) > 1
             nodes.append(f"→{str(position + 1).translate(_SUBSCRIPT) if twice else ''} {labels[parent]}")
         rows.append((" ".join(nodes), symbols))
     return rows
+
+
+def count_text(report: PathReport) -> str:
+    """`1099511627776 (≈ 1.1e+12)`; past the exact range, `more than 10^40 (≈ 9.94e+180617)`."""
+    if report.count is None:
+        return f"more than 10^{EXACT_COUNT_DIGITS} (≈ {report.estimate.text(3)})"
+    return f"{report.count}" + (f" (≈ {report.count:.3g})" if report.count > 10**6 else "")
+
+
+def path_note(path: Path) -> str | None:
+    """What of a path is no float64, in words (None when every number is one): `local derivative 1
+    is 2.02402e+323, too large for a float64`."""
+    notes = [
+        f"local derivative {position} is {factor.words()}"
+        for position, factor in enumerate(path.factors, 1)
+        if factor.as_float() is None
+    ]
+    if path.product is None:
+        notes.append(f"the product is {path.weight.words()}")
+    return "; ".join(notes) or None
+
+
+def _scaled_text(value: Scaled) -> str:
+    """A Scaled number as text, saying so when it is too large for a float64: `1e+310 (too large for a float64)`."""
+    if value.as_float() is None and value.finite:
+        return f"{value.text()} (too large for a float64)"
+    return value.text()
 
 
 def print_paths(report: PathReport, evaluation: Evaluation, expression: str, max_paths: int) -> None:
@@ -147,25 +175,37 @@ def print_paths(report: PathReport, evaluation: Evaluation, expression: str, max
                 str(index),
                 escape(nodes),
                 escape(" × ".join(symbols) or "1"),
-                " × ".join(_signed(value) for value in path.locals) or "1",
-                value_text(path.product),
+                " × ".join(_bracketed(factor.text()) for factor in path.factors) or "1",
+                path.weight.text(),
             )
         console.print(table)
+        wide = sum(path_note(path) is not None for path in report.paths)
+        if wide:
+            console.print(
+                f"[yellow]{wide} path{'s hold' if wide != 1 else ' holds'} a number too large for a float64, "
+                "or not finite[/yellow]: each is shown in full, and the products and their sum are taken "
+                "as mantissa · 2^exponent, so none of them overflows"
+            )
     gradient = f"∂{output}/∂{start}"
+    total = _scaled_text(report.weight)
     if report.complete:
         console.print(
-            f"sum over the {report.count} path{'s' if report.count != 1 else ''}: {value_text(report.total)}; {escape(gradient)} by backprop: {value_text(report.gradient)}"
+            f"sum over the {report.count} path{'s' if report.count != 1 else ''}: {total}; {escape(gradient)} by backprop: {value_text(report.gradient)}"
         )
     else:
         console.print(
-            f"sum over the {len(report.paths)} listed paths: {value_text(report.total)} (partial); {escape(gradient)} by backprop: {value_text(report.gradient)}"
+            f"sum over the {len(report.paths)} listed paths: {total} (partial); {escape(gradient)} by backprop: {value_text(report.gradient)}"
         )
-    count = f"{report.count}" + (f" (≈ {report.count:.3g})" if report.count > 10**6 else "")
     console.print(
-        f"number of paths: {count} by the recurrence paths(v) = Σ paths(parents of v); {len(report.paths)} listed"
+        f"number of paths: {count_text(report)} by the recurrence paths(v) = Σ paths(parents of v); {len(report.paths)} listed"
     )
     if not report.complete:
         console.print(
-            f"[yellow]listing stopped at --max-paths {max_paths}[/yellow] (raise it to see more): the number of "
-            "paths can grow exponentially with the program, backprop's cost only linearly"
+            f"[yellow]listing stopped at --max-paths {max_paths}[/yellow] (raise it, up to {MAX_PATHS:,}, to see "
+            "more): the number of paths can grow exponentially with the program, backprop's cost only linearly"
         )
+
+
+def _bracketed(text: str) -> str:
+    """A factor's text in brackets when negative: 27 × (-1)."""
+    return f"({text})" if text.startswith("-") else text

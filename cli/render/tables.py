@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...graph.values import shape_text, value_text
-from .text import one_line, stdout_console
+from .text import one_line, shortened, stdout_console
 
 if TYPE_CHECKING:
     from ...graph.check import CheckReport
@@ -26,7 +26,7 @@ def inputs_header(evaluation: Evaluation) -> str | None:
     names = list(evaluation.program.inputs)
     if all(type(inputs[name]) is float for name in names):
         return None
-    return "inputs: " + " · ".join(f"{name} {shape_text(inputs[name])}" for name in names)
+    return "inputs: " + " · ".join(f"{shortened(name)} {shape_text(inputs[name])}" for name in names)
 
 
 def rows_to_show(evaluation: Evaluation, limit: int, show_all: bool) -> list[int]:
@@ -63,7 +63,7 @@ def print_evaluation(
     if evaluation.gradients:
         console.print(_gradients_table(evaluation, None if show_all else limit))
     else:
-        output = evaluation.program.labels()[evaluation.program.output]
+        output = shortened(evaluation.program.labels()[evaluation.program.output])
         console.print(f"{output} = {escape(value_text(evaluation.value))} (the program has no inputs)")
     if full:
         print_full_tensors(console, evaluation, shown)
@@ -99,7 +99,7 @@ def _node_table(evaluation: Evaluation, expression: str, shown: list[int]):
         grad = evaluation.grad_of(node_id)
         table.add_row(
             str(node_id),
-            labels[node_id] or "",
+            shortened(labels[node_id] or ""),  # a name of a megabyte, in the middle
             op_name,
             escape(program.expr(node_id)),
             escape(value_text(evaluation.values[node_id])),
@@ -117,7 +117,7 @@ def _gradients_table(evaluation: Evaluation, limit: int | None):
     from rich.markup import escape
     from rich.table import Table
 
-    output = evaluation.program.labels()[evaluation.program.output]
+    output = shortened(evaluation.program.labels()[evaluation.program.output])
     table = Table(
         title=f"gradients of {output} = {escape(value_text(evaluation.value))}", title_justify="left"
     )
@@ -126,7 +126,7 @@ def _gradients_table(evaluation: Evaluation, limit: int | None):
     table.add_column(f"∂{output}/∂input", justify="right")
     items = list(evaluation.gradients.items())
     for name, grad in items if limit is None else items[:limit]:
-        table.add_row(name, escape(value_text(evaluation.inputs[name])), escape(value_text(grad)))
+        table.add_row(shortened(name), escape(value_text(evaluation.inputs[name])), escape(value_text(grad)))
     if limit is not None and len(items) > limit:
         table.caption = f"{limit} of {len(items)} inputs shown; --all shows every input"
     return table
@@ -139,10 +139,10 @@ def print_full_tensors(console, evaluation: Evaluation, shown: list[int]) -> Non
 
     program = evaluation.program
     labels = program.labels()
-    output = labels[program.output]
+    output = shortened(labels[program.output])
     blocks = []
     for node_id in shown:
-        label = labels[node_id] or program.expr(node_id, limit=40)
+        label = shortened(labels[node_id]) or program.expr(node_id, limit=40)
         value, grad = evaluation.values[node_id], evaluation.grad_of(node_id)
         if type(value) is not float:
             blocks.append(_hanging(f"{label} = ", value_text(value, full=True)))
@@ -172,7 +172,9 @@ def print_check(console, check: CheckReport, limit: int | None) -> None:
         table.add_column(header, justify="left" if header in ("input", "") else "right")
     rows = [
         (
-            item.name if item.elements is None else f"{item.name}[{', '.join(map(str, each.index))}]",
+            shortened(item.name)
+            if item.elements is None
+            else f"{shortened(item.name)}[{', '.join(map(str, each.index))}]",
             each,
             item.at_kink,
         )
@@ -204,18 +206,24 @@ def print_check(console, check: CheckReport, limit: int | None) -> None:
         if item.elements is None:
             continue
         if len(item.elements) == item.size:
-            console.print(f"{item.name}: all {item.size} elements checked")
+            console.print(f"{shortened(item.name)}: all {item.size} elements checked")
         else:
             console.print(
-                f"{item.name}: {len(item.elements)} of {item.size} elements checked (a seeded sample; --check-samples N)"
+                f"{shortened(item.name)}: {len(item.elements)} of {item.size} elements checked (a seeded sample; --check-samples N)"
             )
+    console.print(f"gradient check {_check_verdict(check, len(rows))}")
+
+
+def _check_verdict(check: CheckReport, compared: int) -> str:
+    """passed / FAILED with the largest errors, saying how many could not be checked; a check that
+    could compare nothing has not passed (exit 1) and has no errors to give."""
+    unchecked = check.not_checkable
+    if unchecked and unchecked == compared:
+        return "[red]not passed[/red]: no gradient could be compared (see the warnings)"
     verdict = "[green]passed[/green]" if check.passed else "[red]FAILED[/red]"
-    unchecked = sum(each.numeric is None for _, each, _ in rows)
-    if unchecked:  # a pass over nothing must not read as a pass over everything
-        verdict += f" [yellow]({unchecked} of {len(rows)} not checkable: see the warnings)[/yellow]"
-    console.print(
-        f"gradient check {verdict}: max abs error {check.max_abs_error:.2e}, max rel error {check.max_rel_error:.2e}"
-    )
+    if unchecked:  # a pass over some must not read as a pass over all
+        verdict += f" [yellow]({unchecked} of {compared} not checkable: see the warnings)[/yellow]"
+    return f"{verdict}: max abs error {check.max_abs_error:.2e}, max rel error {check.max_rel_error:.2e}"
 
 
 def print_expectations(report: ExpectReport, evaluation: Evaluation) -> None:
@@ -224,7 +232,7 @@ def print_expectations(report: ExpectReport, evaluation: Evaluation) -> None:
     from ...graph.expect import VALUE  # here: graph/expect.py loads only when answers are checked
 
     console = stdout_console(highlight=False)
-    output = evaluation.program.labels()[evaluation.program.output]
+    output = shortened(evaluation.program.labels()[evaluation.program.output])
     table = Table(title=f"answers (tolerance {report.tolerance:g})", title_justify="left")
     for header, justify in (
         ("answer", "left"),
@@ -235,7 +243,7 @@ def print_expectations(report: ExpectReport, evaluation: Evaluation) -> None:
     ):
         table.add_column(header, justify=justify)
     for item in report.items:
-        what = output if item.name == VALUE else f"∂{output}/∂{item.name}"
+        what = output if item.name == VALUE else f"∂{output}/∂{shortened(item.name)}"
         mark = "[green]✓[/green]" if item.passed else "[red]✗[/red]"
         difference = item.note if item.abs_error is None else f"{item.abs_error:.3g}"
         table.add_row(what, value_text(item.expected), value_text(item.got), difference, mark)
@@ -271,7 +279,9 @@ def print_training(training, expression: str, stride: int = 1) -> None:
         table.add_column(header, justify=justify)
     for name in training.wrt:
         table.add_row(
-            name, escape(value_text(training.start[name])), escape(value_text(training.params[name]))
+            shortened(name),
+            escape(value_text(training.start[name])),
+            escape(value_text(training.params[name])),
         )
     table.caption = f"{training.method}, η = {training.lr:g}"
     console.print(table)
