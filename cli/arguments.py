@@ -5,12 +5,11 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-from pathlib import Path
 
 from ..graph.errors import InputError
 from ..graph.limits import MAX_ELEMENTS
 from ..graph.values import NOT_FINITE, as_value
-from .files import read_number_text, read_value_file, read_vars_file
+from .files import read_number_text, read_value_file
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SHORT_OPTION = re.compile(r"-[A-Za-z]\Z")
@@ -94,37 +93,69 @@ def collect_values(
             raise InputError(
                 f"{name} is given twice ({sources[name]} and {how})", hint="give each input once"
             )
-        values[name] = _value(name, raw, how, max_elements, max_memory)
+        values[name] = typed_value(name, raw, how, max_elements, max_memory)
         sources[name] = how
     return values
 
 
-def _value(name: str, raw: object, how: str, max_elements: int, max_memory: int | None):
+def typed_value(
+    name: str, raw: object, how: str, max_elements: int = MAX_ELEMENTS, max_memory: int | None = None
+):
     """A value as typed (`2.5`, `[[2, 1], [1, 1]]`, `@W.csv`) or as found in a --vars file."""
     if not isinstance(raw, str):
         return as_value(name, raw, how)
     text = raw.strip()
     if text.startswith("@"):
         return read_value_file(name, text[1:], how, max_elements=max_elements, max_memory=max_memory)
-    if text.startswith("["):
-        return as_value(name, _parse_list(name, text, how), how)
     try:
+        if text.startswith("["):
+            return as_value(name, _parse_list(name, text, how), how)
         return read_number_text(text)
-    except ValueError as failure:
+    except (ValueError, InputError) as failure:
+        exact = None if str(failure) == NOT_FINITE else constant_expression(name, text, how)
+        if exact is not None:
+            return exact
+        if isinstance(failure, InputError):
+            raise
         if str(failure) == NOT_FINITE:
             hint = "NaN and infinity are refused; give a finite number"
         else:
             hint = "write e.g. " + " or ".join(
-                _spelled(name, how, each) for each in ("2.5", "'[1, 2]'", "@FILE")
+                _spelled(name, how, each) for each in ("2.5", "pi/2", "'[1, 2]'", "@FILE")
             )
         raise InputError(f"the value of {name} ({how}) {failure}: {text[:40]!r}", hint=hint) from None
+
+
+EXPRESSION_NODES = 10_000
+"""The most nodes a value written as an expression may have (a value, not a program)."""
+
+
+def constant_expression(name: str, text: str, how: str):
+    """A value written as a constant expression of the language, computed exactly as a program
+    would (`pi/2`, `1/3`, `sqrt(2)/2`, `[pi, e]`); None when the text is not one (it does not
+    parse, or it names an input)."""
+    from backprop import parse
+
+    from ..graph.engine import forward
+    from ..graph.errors import BackpropError
+
+    try:
+        program = parse(text, max_nodes=EXPRESSION_NODES)
+    except BackpropError:
+        return None
+    if program.inputs:
+        return None
+    try:
+        return forward(program, {})[program.output]
+    except BackpropError as failure:
+        raise InputError(f"the value of {name} ({how}) is undefined: {failure.message}") from None
 
 
 def _spelled(name: str, how: str, value: str) -> str:
     """How to give `name` this value the way it was given (`how`): --x 2.5, --var x=2.5, "x": 2.5."""
     if " " in how:  # from a file: --vars FILE, --expect-file FILE, where a file name is a string
         value = value.strip("'")
-        return f'"{name}": "{value}"' if value.startswith("@") else f'"{name}": {value}'
+        return f'"{name}": {value}' if value[0] in "[-0123456789" else f'"{name}": "{value}"'
     return f"--{name} {value}" if how == f"--{name}" else f"{how} {name}={value}"
 
 
@@ -207,11 +238,3 @@ def read_program(text: str | None) -> str:
 _PIPE_IT_IN = (
     'give the program as an argument, or pipe it in: echo "(a + b) * c" | backprop eval - --a 7 --b 3 --c 2'
 )
-
-
-def read_expectations(items: list[str] | None, path: Path | None) -> dict[str, object]:
-    """The answers to check, from `--expect NAME=VALUE` and an `--expect-file` JSON object."""
-    given = [parse_var_option(item, "--expect") for item in items or []]
-    if path is not None:
-        given += read_vars_file(path, "--expect-file")
-    return collect_values(given)

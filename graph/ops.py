@@ -13,9 +13,13 @@ Every op is a class used as a namespace (its functions take no `self`) registere
         and return None for it (matmul's g @ yᵀ for a data matrix is the costly one).
 
 Optional functions:
-    kink(*inputs) -> bool
-            True where the derivative is a convention rather than a limit (relu at 0), so the
-            gradient check can warn that a numeric difference may disagree there.
+    kink(*inputs) -> bool, or an array of bools for tensors
+            True where the derivative is a convention rather than a limit (relu at 0): there
+            eval, trace and batch warn, and the gradient check does not fail a numeric difference.
+    sides(*inputs) -> one (left, right) pair per input, for an op with a kink
+            The one-sided derivatives ∂out/∂input at the kink, that input alone moving down (left)
+            or up (right); given the inputs at one kinked element (floats). The convention taken
+            there is the vjp itself (with g = 1), never a second formula.
     shape(*input_shapes) -> the output's shape
             For ops that are not elementwise (those broadcast their inputs' shapes): the shape of
             the result from the shapes of the inputs (tuples; a static input, such as an axis, is
@@ -24,7 +28,8 @@ Optional functions:
     local(out, *inputs) -> one text per input
             The local derivative ∂out/∂input written out for `backprop trace` (`3·b²` for b**3),
             given the labels (strings) of the node and its inputs. Text only: every number shown
-            beside it comes from vjp (with g = 1), never from a second formula.
+            beside it comes from vjp (with g = 1), never from a second formula. Write it
+            unbracketed: the trace brackets a text that is not a product of atoms (`(1 - b²)`).
 
 The arity is read from forward's signature: parameters with defaults are optional (`sum(x)` or
 `sum(x, axis)`) and `*rest` takes any number. The options of `@op` (symbol, domain, function,
@@ -41,10 +46,10 @@ import operator
 
 from . import kernels as k
 from .notation import power_rule_text
-from .registry import ALL, CONST, CONSTANTS, FUNCTIONS, INPUT, OPS, Op, op
+from .registry import ALL, CONST, CONSTANTS, FUNCTIONS, INPUT, OPS, REBINDABLE, Op, op
 
 # Import the tables from here, not from registry.py: importing this module is what fills them.
-__all__ = ["CONST", "CONSTANTS", "FUNCTIONS", "INPUT", "OPS", "Op"]
+__all__ = ["CONST", "CONSTANTS", "FUNCTIONS", "INPUT", "OPS", "REBINDABLE", "Op"]
 
 
 # -- Arithmetic (infix); forward is an `operator` C function: no Python frame per node -------------
@@ -127,7 +132,7 @@ class Pow:
         return dx, g * out * k.log_of_base(x) if wants[1] else None
 
     def local(out, x, y):
-        return power_rule_text(x, y), f"{out}·ln {x}"
+        return power_rule_text(x, y), f"{out}·ln({x})"
 
 
 # -- Elementary functions (called by name) ---------------------------------------------------------
@@ -250,7 +255,10 @@ class Relu:
         return (f"[{x} > 0]",)
 
     def kink(x):
-        return k.any_true(x == 0.0)
+        return x == 0.0
+
+    def sides(x):
+        return ((0.0, 1.0),)  # flat on the left, slope 1 on the right; vjp takes relu'(0) = 0
 
 
 @op("abs", elementwise=True)
@@ -265,7 +273,10 @@ class Abs:
         return (f"sign({x})",)
 
     def kink(x):
-        return k.any_true(x == 0.0)
+        return x == 0.0
+
+    def sides(x):
+        return ((-1.0, 1.0),)  # vjp takes abs'(0) = sign(0) = 0, halfway between
 
 
 @op("max", elementwise=True)
@@ -278,10 +289,13 @@ class Max:
         return g * share, g * (1.0 - share)
 
     def local(out, x, y):
-        return f"[{x} > {y}] (½ at a tie)", f"[{y} > {x}] (½ at a tie)"
+        return f"[{x} > {y}] + ½·[{x} = {y}]", f"[{y} > {x}] + ½·[{x} = {y}]"  # a tie: ½ each
 
     def kink(x, y):
-        return k.any_true(x == y)
+        return x == y
+
+    def sides(x, y):
+        return (0.0, 1.0), (0.0, 1.0)  # an input is the max once it moves above the other
 
 
 @op("min", elementwise=True)
@@ -294,10 +308,13 @@ class Min:
         return g * share, g * (1.0 - share)
 
     def local(out, x, y):
-        return f"[{x} < {y}] (½ at a tie)", f"[{y} < {x}] (½ at a tie)"
+        return f"[{x} < {y}] + ½·[{x} = {y}]", f"[{y} < {x}] + ½·[{x} = {y}]"  # a tie: ½ each
 
     def kink(x, y):
-        return k.any_true(x == y)
+        return x == y
+
+    def sides(x, y):
+        return (1.0, 0.0), (1.0, 0.0)  # an input is the min once it moves below the other
 
 
 # The tensor ops (literals, subscripts, @, reductions, softmax) are in tensor_ops.py; importing it

@@ -197,6 +197,10 @@ class Program:
         self.names.setdefault(node_id, name)
         self._views = None
 
+    def place(self, offset: int) -> str:
+        """`line L, column C` of an offset into the source, for messages."""
+        return _place(self.source, offset)
+
     # -- reading ------------------------------------------------------------------------------
 
     def inputs_of(self, node_id: int) -> tuple[int, ...]:
@@ -252,6 +256,8 @@ class Program:
         """A short name for every node: the user's own, else a lecture-style letter in topological
         order (a, b, c, …, skipping names the program uses); constants get their literal text."""
         taken = set(self.inputs) | set(self.bindings) | set(FUNCTIONS) | {"pi"}
+        # A constant written by name (`e`, `-e`) keeps its letter out of the lecture's sequence.
+        taken |= {self.source[self.starts[i] : self.ends[i]].lstrip("- ") for i in self.constants}
         letters = _letters(taken)
         labels: list[str | None] = []
         for node_id, op in enumerate(self.ops):

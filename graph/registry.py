@@ -13,7 +13,7 @@ class Op:
     (A plain class, compared by identity: the engine puts ops in sets and dicts.)"""
 
     __slots__ = (
-        "name", "arity", "forward", "vjp", "symbol", "domain", "kink", "local",
+        "name", "arity", "forward", "vjp", "symbol", "domain", "kink", "sides", "local",
         "callable_by_name", "max_arity", "static_from", "elementwise", "wants", "shape",
     )  # fmt: skip
 
@@ -27,6 +27,7 @@ class Op:
         symbol: str | None = None,
         domain: str | None = None,
         kink: Callable | None = None,
+        sides: Callable | None = None,
         local: Callable | None = None,
         callable_by_name: bool = False,
         max_arity: int | None = -1,  # the most inputs it takes (None: any number; -1: same as arity)
@@ -36,6 +37,7 @@ class Op:
     ) -> None:
         self.name, self.arity, self.forward, self.vjp = name, arity, forward, vjp
         self.symbol, self.domain, self.kink, self.local = symbol, domain, kink, local
+        self.sides = sides  # the one-sided derivatives at a kink (ops.py says what each function is)
         self.callable_by_name, self.static_from, self.elementwise = callable_by_name, static_from, elementwise
         self.max_arity = arity if max_arity == -1 else max_arity
         self.shape = shape  # the output's shape from the inputs' (None: elementwise, or a leaf)
@@ -60,8 +62,13 @@ FUNCTIONS: dict[str, Op] = {}
 ALL = (True, True)
 """The default `wants` of a binary vjp: a gradient for both inputs."""
 
-CONSTANTS = {"pi": 3.141592653589793}
+CONSTANTS = {"pi": 3.141592653589793, "e": 2.718281828459045}
 """The named constants of the language."""
+
+REBINDABLE = frozenset({"e"})
+"""Constants a program may bind to a value of its own (`e = c * d`, as the lecture names its
+nodes a, b, c, d, e): from that statement on, the name is the program's. Used before it, it is
+the constant, and binding it afterwards is refused."""
 
 # Leaves: their values come from the caller (inputs) or the program text (constants).
 INPUT = OPS["input"] = Op("input", 0, None, None)
@@ -92,7 +99,8 @@ def op(
     static_from: int | None = None,
     elementwise: bool = False,
 ):
-    """Register the decorated class's `forward`/`vjp` (and optional `kink`, `local`) as the op `name`.
+    """Register the decorated class's `forward`/`vjp` (and optional `kink`, `sides`, `local`, `shape`)
+    as the op `name`.
 
     symbol       the infix spelling (`+`) for rendering; ops without one are called as functions `exp(x)`.
     domain       what the inputs must satisfy, said in words, for the error when forward fails.
@@ -117,6 +125,7 @@ def op(
             symbol=symbol,
             domain=domain,
             kink=getattr(namespace, "kink", None),
+            sides=getattr(namespace, "sides", None),
             local=getattr(namespace, "local", None),
             shape=getattr(namespace, "shape", None),
             callable_by_name=function,
@@ -125,6 +134,8 @@ def op(
             raise ValueError(f"op {name!r} is registered twice")
         if not elementwise and entry.shape is None and forward is not None:
             raise ValueError(f"op {name!r} is not elementwise, so it needs a shape rule")
+        if (entry.kink is None) != (entry.sides is None):
+            raise ValueError(f"op {name!r} needs both kink and sides, or neither")
         OPS[name] = entry
         if function:
             FUNCTIONS[name] = entry

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .engine import Evaluation, fit_gradient
+from .notation import factor, operand
 from .ops import CONST, Op
 from .program import Program
 from .values import SCALAR_DIGITS, value_text
@@ -49,7 +50,7 @@ class BackwardStep:
     child: int
     child_name: str
     position: int  # which input of the parent the child is (0 for x, 1 for y)
-    local: str  # ∂parent/∂child as text (`3·b²`)
+    local: str  # ∂parent/∂child as text, bracketed unless a product (`3·b²`, `(1 - h2²)`)
     local_value: object  # the op's vjp at g = 1; None when a tensor makes it a Jacobian, or see local_note
     parent_grad: object
     contribution: object  # the op's vjp at g = parent.grad: what the child receives
@@ -191,11 +192,12 @@ def _vjp_or_nan(op: Op, g: float, out: float, inputs: list) -> tuple:
 
 
 def local_texts(program: Program, labels: list[str], node_id: int) -> tuple[str, ...]:
-    """∂node/∂input for every input as text, from the op's `local` (`∂c/∂a` for an op without one)."""
+    """∂node/∂input for every input as text, from the op's `local` (`∂c/∂a` for an op without one),
+    each ready to be multiplied: bracketed unless a product of atoms (`(1 - h2²)`, `3·b²`)."""
     op, names = program.ops[node_id], [labels[i] for i in program.inputs_of(node_id)]
     if op.local is None:
         return tuple(f"∂{labels[node_id]}/∂{name}" for name in names)
-    return tuple(op.local(labels[node_id], *names))
+    return tuple(factor(text) for text in op.local(labels[node_id], *map(operand, names)))
 
 
 def spell(op: Op, operands: list[str]) -> str:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from ..graph.errors import ArityError, DomainError, NameError_, ParseError, ShapeError
 from ..graph.kernels import stack
 from ..graph.limits import BYTES_PER_NODE, MAX_ELEMENTS, MAX_NODES, nodes_error
-from ..graph.ops import CONST, CONSTANTS, FUNCTIONS, OPS, Op
+from ..graph.ops import CONST, CONSTANTS, FUNCTIONS, OPS, REBINDABLE, Op
 from ..graph.program import Program
 from .lalr import Tables, Token, UnexpectedCharacter, UnexpectedToken
 from .syntax import check_not_empty, syntax_error
@@ -60,6 +60,7 @@ class Builder:
 
     def __init__(self, program: Program) -> None:
         self.program = program
+        self.constants_used: dict[str, int] = {}  # a rebindable constant -> where it was first used
 
     # -- leaves -------------------------------------------------------------------------------
 
@@ -74,7 +75,8 @@ class Builder:
 
     def name(self, token) -> Term:
         name, start, end = token.text, token.start, token.end
-        if name in CONSTANTS:
+        if name in CONSTANTS and name not in self.program.bindings:
+            self.constants_used.setdefault(name, start)
             return Term(self.program.add_constant(CONSTANTS[name], start, end), start, end)
         if name in FUNCTIONS:
             raise NameError_(
@@ -204,7 +206,13 @@ class Builder:
 
     def assign(self, name_token, _equal, value: Term):
         name, start = name_token.text, name_token.start
-        if name in CONSTANTS or name in FUNCTIONS:
+        if name in REBINDABLE and name in self.constants_used:
+            used = self.constants_used[name]
+            raise NameError_(
+                f"{name} is used as the constant {name} = {CONSTANTS[name]} (at {self.program.place(used)}) before this assignment",
+                hint=f"bind {name} before its first use, or rename this binding",
+            ).at(self.program.source, start, name_token.end)
+        if (name in CONSTANTS and name not in REBINDABLE) or name in FUNCTIONS:
             what = "a constant" if name in CONSTANTS else "a function"
             raise NameError_(
                 f"{name} is {what} and cannot be assigned to",

@@ -36,7 +36,7 @@ def grammar_tokens() -> st.SearchStrategy[str]:
             choices.append(st.just(pattern.value))
         else:
             choices.append(st.from_regex(pattern.to_regexp(), fullmatch=True).filter(lambda t: len(t) < 40))
-    choices.append(st.sampled_from([*FUNCTIONS, "pi", *INPUT_NAMES]))
+    choices.append(st.sampled_from([*FUNCTIONS, "pi", "e", *INPUT_NAMES]))
     return st.one_of(choices)
 
 

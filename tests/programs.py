@@ -91,6 +91,8 @@ def const(text: str) -> Expr:
 
 
 PI = Expr("const", lo=math.pi, hi=math.pi, text="pi", value=math.pi)
+E = Expr("const", lo=math.e, hi=math.e, text="e", value=math.e)
+NAMED_CONSTANTS = ("pi", "e")
 
 
 BOX = (-2.5, 2.5)
@@ -142,7 +144,7 @@ def _at(e: Expr, level: int, seen) -> str:
 def _operand(e: Expr, seen) -> str:
     """The operand of a postfix `[i]` or `.T`: `2.T` would lex as `2.` then `T`, so numbers get brackets."""
     text = _at(e, POSTFIX, seen)
-    return f"({text})" if e.op == "const" and e.text != "pi" else text
+    return f"({text})" if e.op == "const" and e.text not in NAMED_CONSTANTS else text
 
 
 def _render(e: Expr, seen: dict[str, None]) -> tuple[str, int]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from hypothesis import strategies as st
 from op_cases import CASES
 from profiles import sized
-from programs import BOX, PI, Expr, GeneratedProgram, Statement, Style, const, inputs, ref
+from programs import BOX, PI, E, Expr, GeneratedProgram, Statement, Style, const, inputs, ref
 
 POINTS = (-2.0, 2.0)
 """Points are drawn from here, inside the box, so x ± h stays inside too."""
@@ -27,8 +27,9 @@ LARGEST = 1e3
 STATEMENTS, DEPTH = sized((3, 3), (5, 5))
 """How big a random program gets: up to 3 statements 3 ops deep, 5 and 5 in the long run."""
 
-INPUT_NAMES = ("x", "y", "a", "b", "t0", "x_1", "Beta", "_z", "e", "E", "expo", "pi2", "sine", "inf", "nan")
-"""Input names, including ones that look like numbers, constants or functions to a careless lexer."""
+INPUT_NAMES = ("x", "y", "a", "b", "t0", "x_1", "Beta", "_z", "E", "expo", "e_", "pi2", "sine", "inf", "nan")
+"""Input names, including ones that look like numbers, constants or functions to a careless lexer
+(`e` itself is the constant e, and `2e3` must stay a number beside it: constants() draws it)."""
 
 STATEMENT_NAMES = ("u", "v", "w", "h1", "z_", "L", "out", "tmp", "maxi", "e2")
 
@@ -67,10 +68,10 @@ def spell(value: float, way: str) -> str:
 
 
 def constants(largest: float = 10.0) -> st.SearchStrategy[Expr]:
-    """A non-negative literal in one of the README's spellings (a negative one is `neg`), or `pi`."""
+    """A non-negative literal in one of the README's spellings (a negative one is `neg`), `pi` or `e`."""
     values = st.one_of(st.sampled_from(NICE_NUMBERS), st.floats(0.0, largest, allow_subnormal=False))
     literals = st.builds(spell, values, st.sampled_from(SPELLINGS)).map(const)
-    return st.one_of(literals, literals, literals, st.just(PI))
+    return st.one_of(literals, literals, literals, st.just(PI), st.just(E))
 
 
 # ------------------------------------------------------------------------------------------------

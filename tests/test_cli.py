@@ -34,6 +34,7 @@ LECTURE_DOCUMENT = {
     "output": "e",
     "value": 270.0,
     "gradients": {"a": 27.0, "b": 297.0},
+    "kinks": [],  # no node at a kink (tests/test_kinks.py has the ones that are)
     "nodes": [dict(zip(NODE_KEYS, row, strict=True)) for row in LECTURE_NODES],
 }
 
@@ -246,11 +247,11 @@ def test_a_bug_of_ours_is_reported_in_two_lines_not_a_traceback(run, monkeypatch
 @pytest.mark.parametrize(
     ("args", "hint"),
     [
-        (["--x", "abc"], "write e.g. --x 2.5 or --x '[1, 2]' or --x @FILE"),
-        (["--var", "x=abc"], "write e.g. --var x=2.5 or --var x='[1, 2]' or --var x=@FILE"),
+        (["--x", "abc"], "write e.g. --x 2.5 or --x pi/2 or --x '[1, 2]' or --x @FILE"),
+        (["--var", "x=abc"], "write e.g. --var x=2.5 or --var x=pi/2 or --var x='[1, 2]' or --var x=@FILE"),
         (
             ["--x", "1", "--expect", "x=abc"],
-            "write e.g. --expect x=2.5 or --expect x='[1, 2]' or --expect x=@FILE",
+            "write e.g. --expect x=2.5 or --expect x=pi/2 or --expect x='[1, 2]' or --expect x=@FILE",
         ),
         (["--var", "x=[1,"], "write e.g. --var x='[[2, 1], [1, 1]]'"),
     ],
@@ -264,7 +265,10 @@ def test_a_bad_value_in_a_vars_file_hints_in_json(run_json, tmp_path):
     path = tmp_path / "values.json"
     path.write_text('{"x": "abc"}')
     code, document = run_json("eval", "x", "--vars", str(path))
-    assert code == 2 and document["error"]["hint"] == 'write e.g. "x": 2.5 or "x": [1, 2] or "x": "@FILE"'
+    assert (
+        code == 2
+        and document["error"]["hint"] == 'write e.g. "x": 2.5 or "x": "pi/2" or "x": [1, 2] or "x": "@FILE"'
+    )
 
 
 def test_a_long_line_is_shown_as_a_window_around_the_error(run):

@@ -71,7 +71,9 @@ class Converter:
         if e.op == "input":
             return self.symbols[e.text]
         if e.op == "const":
-            return sympy.pi if e.text == "pi" else sympy.Rational(e.value)  # the double, exactly
+            if e.text in ("pi", "e"):
+                return sympy.pi if e.text == "pi" else sympy.E
+            return sympy.Rational(e.value)  # the double, exactly
         if e.op == "ref":
             return self.held[e.text] if e.text in self.held else self(e.args[0])
         case = CASES[e.op]

@@ -27,10 +27,26 @@ def test_expect_a_wrong_answer_exits_1_with_both_numbers(run, run_json):
     assert document["expect"] == {
         "passed": False,
         "tolerance": 1e-4,
+        "rounded": False,
         "items": {
-            "a": {"expected": 27.0, "got": 27.0, "abs_error": 0.0, "passed": True},
-            "b": {"expected": 290.0, "got": 297.0, "abs_error": 7.0, "passed": False},
+            "a": {
+                "node": "a",
+                "kind": "grad",
+                "expected": 27.0,
+                "got": 27.0,
+                "abs_error": 0.0,
+                "passed": True,
+            },
+            "b": {
+                "node": "b",
+                "kind": "grad",
+                "expected": 290.0,
+                "got": 297.0,
+                "abs_error": 7.0,
+                "passed": False,
+            },
         },
+        "first_mistake": "b.grad",
     }
     assert document["gradients"] == {"a": 27, "b": 297}  # the rest of the document is unchanged
 
@@ -93,6 +109,8 @@ def test_expect_and_check_together(run_json):
 def test_expect_with_tensors_compares_element_by_element(run):
     code, out, _ = run("eval", "sum(x*x)", "--x", "[1,2]", "--expect", "x=[2,4]", "--json")
     assert code == 0 and json.loads(out)["expect"]["items"]["x"] == {
+        "node": "x",
+        "kind": "grad",
         "expected": [2.0, 4.0],
         "got": [2.0, 4.0],
         "abs_error": 0.0,

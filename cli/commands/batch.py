@@ -33,7 +33,7 @@ from ..options import (
     require_positive,
 )
 from ..points import chunks, point_rows
-from ..render.json import batch_line, json_line
+from ..render.json import batch_line, json_line, kinks_json
 from ..render.text import warn
 
 EXIT_CHECK_FAILED, EXIT_FAILED_POINTS = 1, 2
@@ -120,6 +120,7 @@ def _run(program, chunks, *, check: bool, eps: float, tol: float, progress) -> t
 
     total = failed = 0
     check_failed = False
+    kinks = _Kinks(program)
     with progress as advance, _WholeLines() as output:
         for piece in chunks:
             good = len(piece) - len(piece.errors)
@@ -134,11 +135,44 @@ def _run(program, chunks, *, check: bool, eps: float, tol: float, progress) -> t
                 result = PointResult(error=error) if error is not None else next(results)
                 failed += result.error is not None
                 check_failed = check_failed or (result.check is not None and not result.check.passed)
-                lines.append(json_line(batch_line(line, result)))
+                lines.append(json_line(batch_line(line, result, kinks.told(line, result.kinks))))
             output.write("".join(lines))
             total += len(piece)
             advance(len(piece))
+    if kinks.points > 1:
+        warn(f'{kinks.points} of {total} points were at a kink: their lines list them under "kinks"')
     return total, failed, check_failed
+
+
+class _Kinks:
+    """The kinks of a run: a warning the first time each node is at one, naming the line; the
+    "kinks" entries of every point at one."""
+
+    def __init__(self, program) -> None:
+        self.program, self.labels, self.warned, self.points = program, None, set(), 0
+        self.entries: dict = {}  # Kink -> its entry: relu at 0 is the same kink at every point
+
+    def told(self, line: int, kinks: list | None) -> list[dict] | None:
+        """The point's "kinks" entries (None when it has none), warning of the nodes not yet told."""
+        if not kinks:
+            return None
+        self.points += 1
+        for kink in kinks:
+            if kink.node not in self.warned:
+                self.warned.add(kink.node)
+                warn(f"line {line}: {self._entry(kink)['text']}")
+        return [self._entry(kink) for kink in kinks]
+
+    def _entry(self, kink) -> dict:
+        entry = self.entries.get(kink)
+        if entry is None:
+            if self.labels is None:
+                self.labels = self.program.labels()
+            if len(self.entries) >= 10_000:  # many distinct ties: memory stays bounded
+                self.entries.clear()
+            (entry,) = kinks_json([kink], self.program, self.labels)
+            self.entries[kink] = entry
+        return entry
 
 
 class _WholeLines:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ...graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
-from ..arguments import read_expectations
+from ..answers import Expect, ExpectFile, Rounded, read_answers
 from ..options import PROGRAM_SETTINGS, Eps, ProgramInputs, require_positive, takes_program
 from ..render.tables import DEFAULT_ROWS
-from ..render.text import warn_about_check
+from ..render.text import warn_about_check, warn_about_kinks
 
 EXIT_CHECK_FAILED = 1
 
@@ -48,18 +47,6 @@ ShowAll = Annotated[bool, typer.Option("--all", help="Show every node, however m
 Rows = Annotated[
     int, typer.Option(help="Past this many nodes, show only inputs, named nodes and the output.")
 ]
-Expect = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--expect",
-        metavar="NAME=VALUE",
-        help="An answer to check: the gradient of input or node NAME, or value=… for the output's value; repeatable; exit 1 if one is off.",
-    ),
-]
-ExpectFile = Annotated[
-    Path | None,
-    typer.Option("--expect-file", metavar="FILE", help='A JSON object of answers, {"a": 27, "value": 270}.'),
-]
 Full = Annotated[
     bool,
     typer.Option(
@@ -87,6 +74,7 @@ def command(
     rows: Rows = DEFAULT_ROWS,
     expect: Expect = None,
     expect_file: ExpectFile = None,
+    rounded: Rounded = False,
     full: Full = False,
     check_samples: CheckSamples = DEFAULT_SAMPLES,
 ) -> None:
@@ -96,32 +84,33 @@ def command(
 
     Exit codes: 0 success, 1 a failed --check or --expect, 2 an error in the program, the values or the options.
     """
-    expected = read_expectations(expect, expect_file)
+    expected = read_answers(expect, expect_file)
     require_positive(("--eps", eps), ("--tol", tol), ("--rows", rows), ("--check-samples", check_samples))
     evaluation = given.evaluate(check=check)
+    kinks = warn_about_kinks(evaluation)  # a kink is told, not an error
     answers = report = None
     if expected:
         from ...graph.expect import check_expectations  # loaded only when asked for: start-up time
 
-        answers = check_expectations(evaluation, expected, tol)
+        answers = check_expectations(evaluation, expected, tol, rounded=rounded)
     if check:
         from ...graph.check import gradient_check
 
         report = gradient_check(evaluation, eps=eps, tol=tol, samples=check_samples)
-        warn_about_check(report, evaluation.program)
-    _show(given, evaluation, report, answers, rows=rows, show_all=show_all, full=full)
+        warn_about_check(report, evaluation.program, kinks_told=True)
+    _show(given, evaluation, report, answers, rows=rows, show_all=show_all, full=full, kinks=kinks)
     failed = (report is not None and not report.passed) or (answers is not None and not answers.passed)
     raise typer.Exit(EXIT_CHECK_FAILED if failed else 0)
 
 
 def _show(
-    given: ProgramInputs, evaluation, report, answers, *, rows: int, show_all: bool, full: bool
+    given: ProgramInputs, evaluation, report, answers, *, rows: int, show_all: bool, full: bool, kinks: list
 ) -> None:
     """The evaluation, with the check and the answers where asked for: one JSON object, or tables."""
     if given.json:
         from ..render.json import evaluation_json, expect_json, print_json
 
-        document = evaluation_json(evaluation, given.source, report, full=full)
+        document = evaluation_json(evaluation, given.source, report, full=full, kinks=kinks)
         if answers is not None:
             document["expect"] = expect_json(answers)
         print_json(document)

@@ -16,9 +16,10 @@ from ...graph.kernels import shape
 
 if TYPE_CHECKING:
     from ...graph.check import CheckReport
-    from ...graph.engine import Evaluation
+    from ...graph.engine import Evaluation, Kink
     from ...graph.expect import ExpectReport
     from ...graph.paths import PathReport
+    from ...graph.program import Program
     from ...graph.trace import Trace
 
 
@@ -36,9 +37,15 @@ one is summarized (shape, min, mean, max) unless --full. The inputs' gradients a
 
 
 def evaluation_json(
-    evaluation: Evaluation, expression: str, check: CheckReport | None = None, *, full: bool = False
+    evaluation: Evaluation,
+    expression: str,
+    check: CheckReport | None = None,
+    *,
+    full: bool = False,
+    kinks: list[Kink] | None = None,
 ) -> dict:
-    """`eval --json`: its "nodes" is an iterator, written one node at a time by print_json."""
+    """`eval --json`: its "nodes" is an iterator, written one node at a time by print_json.
+    `kinks`: the evaluation's kink_points, found here when not given."""
     program = evaluation.program
     labels = program.labels()
     document = {
@@ -46,11 +53,44 @@ def evaluation_json(
         "output": labels[program.output],
         "value": number(evaluation.value),
         "gradients": {name: number(grad) for name, grad in evaluation.gradients.items()},
+        "kinks": kinks_json(_kinks_of(evaluation) if kinks is None else kinks, program, labels),
         "nodes": (_node_json(evaluation, node_id, labels[node_id], full) for node_id in range(len(program))),
     }
     if check is not None:
         document["check"] = check_json(check)
     return document
+
+
+def kinks_json(kinks: list[Kink], program: Program, labels: list | None = None) -> list[dict]:
+    """The "kinks" list: each node whose derivative was taken at a kink, the first element there,
+    one (left, right, taken) number per input (graph/engine.py's Kink), and the warning's words."""
+    if not kinks:
+        return []
+    from .text import kink_text
+
+    labels = program.labels() if labels is None else labels
+    return [
+        {
+            "node": labels[kink.node],
+            "id": kink.node,
+            "op": program.ops[kink.node].name,
+            "expr": program.expr(kink.node),
+            "index": None if kink.index is None else list(kink.index),
+            "count": kink.count,
+            "at": [number(x) for x in kink.inputs],
+            "left": [number(x) for x in kink.left],
+            "right": [number(x) for x in kink.right],
+            "taken": [number(x) for x in kink.taken],
+            "text": kink_text(kink, program),
+        }
+        for kink in kinks
+    ]
+
+
+def _kinks_of(evaluation: Evaluation) -> list[Kink]:
+    from ...graph.engine import kink_points
+
+    return kink_points(evaluation.program, evaluation.values, evaluation.grads)
 
 
 def _node_json(evaluation: Evaluation, node_id: int, label: str | None, full: bool) -> dict:
@@ -194,8 +234,9 @@ def _interrupt_after():
             raise KeyboardInterrupt
 
 
-def batch_line(line: int, result) -> dict:
-    """`batch`'s line for input line `line`: its value and gradients (and check), or its error."""
+def batch_line(line: int, result, kinks: list[dict] | None = None) -> dict:
+    """`batch`'s line for input line `line`: its value and gradients (and check), or its error.
+    `kinks` (kinks_json of the point's) appears only when the point is at a kink."""
     if result.error is not None:
         return {"line": line, **error_json(result.error)}
     document = {
@@ -203,37 +244,52 @@ def batch_line(line: int, result) -> dict:
         "value": number(result.value),
         "gradients": {name: number(grad) for name, grad in result.gradients.items()},
     }
+    if kinks:
+        document["kinks"] = kinks
     if result.check is not None:
         document["check"] = check_json(result.check)
     return document
 
 
 def expect_json(report: ExpectReport) -> dict:
+    """The answers, keyed as written (`c`, `c.value`, `value`), each saying what it checks."""
     return {
         "passed": report.passed,
         "tolerance": report.tolerance,
+        "rounded": report.rounded,
         "items": {
             item.name: {
+                "node": item.node,
+                "kind": item.kind,
                 "expected": number(item.expected),
                 "got": number(item.got),
                 "abs_error": number(item.abs_error),
                 "passed": item.passed,
                 **({"note": item.note} if item.note else {}),
+                **({"diagnosis": _diagnosis_json(item.diagnosis)} if item.diagnosis else {}),
             }
             for item in report.items
         },
+        "first_mistake": report.first_mistake,
     }
 
 
-def trace_json(trace: Trace, expression: str) -> dict:
+def _diagnosis_json(diagnosis) -> dict:
+    return {"kind": diagnosis.kind, "text": diagnosis.text, "nodes": list(diagnosis.nodes)}
+
+
+def trace_json(trace: Trace, expression: str, kinks: list[Kink] | None = None) -> dict:
+    """`trace --json`; `kinks`: the evaluation's kink_points, found here when not given."""
     from .lecture import backward_line, forward_line, seed_line  # the words of each step, as printed
 
     evaluation = trace.evaluation
+    kinks = _kinks_of(evaluation) if kinks is None else kinks
     return {
         "expression": expression,
         "output": trace.output,
         "value": number(evaluation.value),
         "gradients": {name: number(grad) for name, grad in evaluation.gradients.items()},
+        "kinks": kinks_json(kinks, evaluation.program, trace.labels),
         "forward": (  # iterators: print_json writes them a step at a time
             {
                 "id": step.id,

@@ -5,6 +5,8 @@ Rich is imported inside the printers only.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...graph.engine import Evaluation
 from ...graph.ops import CONST
 from ...graph.paths import EXACT_COUNT_DIGITS, MAX_PATHS, Path, PathReport
@@ -12,6 +14,9 @@ from ...graph.program import Program
 from ...graph.trace import BackwardStep, ForwardStep, Scaled, Trace, local_texts
 from ...graph.values import value_text
 from .text import one_line, stdout_console
+
+if TYPE_CHECKING:
+    from ...graph.expect import ExpectReport
 
 
 def forward_line(step: ForwardStep) -> str:
@@ -50,8 +55,12 @@ def seed_line(trace: Trace) -> str:
     return f"∂{trace.output}/∂{trace.output} = {value_text(seed)}"
 
 
-def print_trace(trace: Trace, expression: str) -> None:
+def print_trace(trace: Trace, expression: str, answers: ExpectReport | None = None) -> None:
+    """Both passes, step by step; with `answers`, each step a student answered is marked ✓ or ✗
+    with the number written beside it (a gradient on the step that completes it)."""
     from rich.markup import escape
+
+    marks = _Marks(answers)
 
     console = stdout_console(
         highlight=False, soft_wrap=True
@@ -72,15 +81,28 @@ def print_trace(trace: Trace, expression: str) -> None:
     for step, line in zip(shown, lines, strict=True):
         if step.operands is not None and step.expr.replace(" ", "") != step.formula.replace(" ", ""):
             # Letters stand for subexpressions: show which, beside the step.
-            console.print(f"  {escape(line.ljust(width))}  [dim]# {escape(step.expr)}[/dim]")
+            console.print(
+                f"  {escape(line.ljust(width))}  [dim]# {escape(step.expr)}[/dim]"
+                + marks.of(step.name, "value")
+            )
         else:
-            console.print(f"  {escape(line)}")
+            console.print(f"  {escape(line)}" + marks.of(step.name, "value"))
+        marks.why(console, step.name, "value")
 
     console.print(
         f"\n[bold]backward pass[/bold], in reverse topological order, from {escape(seed_line(trace))}:"
+        + marks.of(trace.output, "grad")
     )
-    for step in trace.backward:
-        console.print(f"  {escape(backward_line(step))}", style="bold" if step.previous is not None else None)
+    last = {
+        step.child: index for index, step in enumerate(trace.backward)
+    }  # the step completing each gradient
+    for index, step in enumerate(trace.backward):
+        mark = marks.of(step.child_name, "grad") if last[step.child] == index else ""
+        console.print(
+            f"  {escape(backward_line(step))}{mark}", style="bold" if step.previous is not None else None
+        )
+        if mark:
+            marks.why(console, step.child_name, "grad")
     if not trace.backward:
         console.print("  (no edge to follow: nothing below the output needs a gradient)")
 
@@ -90,6 +112,46 @@ def print_trace(trace: Trace, expression: str) -> None:
             f"∂{trace.output}/∂{name} = {value_text(grad)}" for name, grad in gradients.items()
         )
         console.print(f"\n[bold]gradients[/bold]: {escape(summary)}")
+    marks.summary(console)
+
+
+class _Marks:
+    """The answers by (node label, kind), as marks and `why:` lines for the trace."""
+
+    def __init__(self, answers: ExpectReport | None) -> None:
+        self.report = answers
+        self.items = {} if answers is None else {(item.node, item.kind): item for item in answers.items}
+
+    def of(self, node: str, kind: str) -> str:
+        item = self.items.get((node, kind))
+        if item is None:
+            return ""
+        from rich.markup import escape
+
+        written = escape(value_text(item.expected))
+        return f"  [green]✓ {written}[/green]" if item.passed else f"  [red]✗ you wrote {written}[/red]"
+
+    def why(self, console, node: str, kind: str) -> None:
+        item = self.items.get((node, kind))
+        if item is None:
+            return
+        from rich.markup import escape
+
+        if item.note:
+            console.print(f"      {escape(item.note)}")
+        if item.diagnosis is not None:
+            console.print(f"      [yellow]why:[/yellow] {escape(item.diagnosis.text)}")
+
+    def summary(self, console) -> None:
+        if self.report is None:
+            return
+        wrong = sum(not item.passed for item in self.report.items)
+        total = len(self.report.items)
+        first = (
+            f"; first mistake: {self.report.first_mistake}" if wrong > 1 and self.report.first_mistake else ""
+        )
+        verdict = "[green]all right[/green]" if not wrong else f"[red]{wrong} of {total} off[/red]"
+        console.print(f"\n[bold]answers[/bold]: {verdict}{first}")
 
 
 def _signed(value) -> str:
@@ -118,6 +180,11 @@ def path_rows(report: PathReport, program: Program, labels: list[str]) -> list[t
             nodes.append(f"→{str(position + 1).translate(_SUBSCRIPT) if twice else ''} {labels[parent]}")
         rows.append((" ".join(nodes), symbols))
     return rows
+
+
+def locals_text(symbols: list[str]) -> str:
+    """A path's local derivatives as one product, `b × (1 - h2²) × c` (each text is a factor already)."""
+    return " × ".join(symbols) or "1"
 
 
 def count_text(report: PathReport) -> str:
@@ -174,7 +241,7 @@ def print_paths(report: PathReport, evaluation: Evaluation, expression: str, max
             table.add_row(
                 str(index),
                 escape(nodes),
-                escape(" × ".join(symbols) or "1"),
+                escape(locals_text(symbols)),
                 " × ".join(_bracketed(factor.text()) for factor in path.factors) or "1",
                 path.weight.text(),
             )

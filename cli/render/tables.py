@@ -227,13 +227,14 @@ def _check_verdict(check: CheckReport, compared: int) -> str:
 
 
 def print_expectations(report: ExpectReport, evaluation: Evaluation) -> None:
+    """The answers table: each row says what it checks (`value of c`, `∂e/∂c`), with its note below."""
+    from rich.markup import escape
     from rich.table import Table
-
-    from ...graph.expect import VALUE  # here: graph/expect.py loads only when answers are checked
 
     console = stdout_console(highlight=False)
     output = shortened(evaluation.program.labels()[evaluation.program.output])
-    table = Table(title=f"answers (tolerance {report.tolerance:g})", title_justify="left")
+    how = "the digits written" if report.rounded else f"tolerance {report.tolerance:g}"
+    table = Table(title=f"answers ({how})", title_justify="left")
     for header, justify in (
         ("answer", "left"),
         ("expected", "right"),
@@ -242,15 +243,31 @@ def print_expectations(report: ExpectReport, evaluation: Evaluation) -> None:
         ("", "left"),
     ):
         table.add_column(header, justify=justify)
+    notes = []
     for item in report.items:
-        what = output if item.name == VALUE else f"∂{output}/∂{shortened(item.name)}"
+        what = answer_label(item, output)
         mark = "[green]✓[/green]" if item.passed else "[red]✗[/red]"
-        difference = item.note if item.abs_error is None else f"{item.abs_error:.3g}"
+        difference = "—" if item.abs_error is None else f"{item.abs_error:.3g}"
         table.add_row(what, value_text(item.expected), value_text(item.got), difference, mark)
+        if item.note:
+            notes.append(f"  {what}: {escape(item.note)}")
+        if item.diagnosis:
+            notes.append(f"  {what}: [yellow]why:[/yellow] {escape(item.diagnosis.text)}")
     console.print(table)
+    for note in notes:
+        console.print(note)
     wrong = sum(not item.passed for item in report.items)
     verdict = "[green]all right[/green]" if not wrong else f"[red]{wrong} of {len(report.items)} off[/red]"
-    console.print(f"answers: {verdict}")
+    first = f"; first mistake: {report.first_mistake}" if wrong > 1 and report.first_mistake else ""
+    console.print(f"answers: {verdict}{first}")
+
+
+def answer_label(item, output: str) -> str:
+    """What an answer row checks: `value of c` for a forward value, `∂e/∂c` for a gradient."""
+    from ...graph.expect import VALUE  # here: graph/expect.py loads only when answers are checked
+
+    node = shortened(item.node or item.name)
+    return f"value of {node}" if item.kind == VALUE else f"∂{output}/∂{node}"
 
 
 STOPPED = {

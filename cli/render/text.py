@@ -211,9 +211,60 @@ def write_atomically(path: Path, data: bytes, what: str) -> None:
         raise failed(failure) from None
 
 
-def warn_about_check(report, program) -> None:
-    """Kinks the gradient check met, and inputs it could not check, said on stderr (eval, minimize)."""
-    for node_id in report.kink_nodes:
+def kink_text(kink, program) -> str:
+    """One node at a kink in words, as eval, trace and batch warn of it: `relu(a) is at a kink
+    (a = 0): relu′ is 0 from the left and 1 from the right; the lectures' convention takes
+    relu′(0) = 0`. Constant inputs do not move, so only the others' derivatives are said."""
+    from ...graph.values import value_text
+
+    name, inputs = program.ops[kink.node].name, program.inputs_of(kink.node)
+    moving = [i for i, node_id in enumerate(inputs) if program.needs_grad[node_id]]  # not constants
+    operands = [program.expr(inputs[i], limit=40) for i in moving]
+    at = " = ".join([*operands, value_text(kink.inputs[moving[0]])])
+    if kink.index is None:
+        where = f"({at})"
+    else:
+        first = ", ".join(map(str, kink.index))
+        where = f"in {kink.count} of {kink.size} elements, the first at [{first}] ({at} there)"
+    if len(inputs) == 1:
+        slopes = [f"{name}′"]
+        taken = f"{name}′({value_text(kink.inputs[0])}) = {value_text(kink.taken[0])}"
+    else:
+        slopes = [f"∂{name}/∂{_operand(text)}" for text in operands]
+        taken = " and ".join(f"{d} = {value_text(kink.taken[i])}" for d, i in zip(slopes, moving))
+    sides = [
+        f"{value_text(kink.left[i])} from the left and {value_text(kink.right[i])} from the right"
+        for i in moving
+    ]
+    if len(sides) == 2 and sides[0] == sides[1]:  # a tie: both inputs alike
+        said = f"{slopes[0]} and {slopes[1]} are each {sides[0]}"
+    else:
+        said = ", ".join(f"{d} is {side}" for d, side in zip(slopes, sides))
+    expr = program.expr(kink.node, limit=60)
+    return f"{expr} is at a kink {where}: {said}; the lectures' convention takes {taken}"
+
+
+def warn_about_kinks(evaluation) -> list:
+    """Warn once for each node whose derivative was taken at a kink (eval, trace); returns the kinks."""
+    from ...graph.engine import kink_points
+
+    program = evaluation.program
+    kinks = kink_points(program, evaluation.values, evaluation.grads)
+    for kink in kinks:
+        warn(kink_text(kink, program))
+    return kinks
+
+
+def _operand(text: str) -> str:
+    """An operand as the variable of a derivative: `a`, or `(a - b)`."""
+    return text if text.isidentifier() else f"({text})"
+
+
+def warn_about_check(report, program, *, kinks_told: bool = False) -> None:
+    """Kinks the gradient check met, and inputs it could not check, said on stderr (eval, minimize).
+    `kinks_told`: the command has warned of every kink that reaches a gradient (warn_about_kinks),
+    so the check says no more of them (the others change no gradient)."""
+    for node_id in () if kinks_told else report.kink_nodes:
         warn(
             f"{program.expr(node_id, limit=60)} is evaluated exactly at a kink; its derivative there "
             "is a convention (relu'(0) = 0, abs'(0) = 0, a max/min tie splits evenly), so the numeric "
