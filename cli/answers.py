@@ -10,9 +10,11 @@ from typing import Annotated
 import typer
 
 from ..graph.errors import InputError
-from ..graph.expect import GRAD, VALUE, Answer
 from .arguments import parse_var_option, typed_value
-from .files import csv_records, read_vars_file
+
+# graph/expect.py (and the diagnoses it loads) and the file readers load only when answers are
+# given: start-up time of a plain `eval` is measured. These are its two kinds:
+VALUE, GRAD = "value", "grad"
 
 # The options of every command that checks answers (eval, trace).
 Expect = Annotated[
@@ -46,12 +48,16 @@ _DECIMAL = re.compile(r"\s*[-+]?(\d*)\.?(\d*)(?:[eE][-+]?\d+)?\s*")
 CSV_LINE_BYTES = 1 << 20
 
 
-def read_answers(items: list[str] | None, path: Path | None) -> list[Answer]:
-    """Every answer given, in order; a key given twice is an InputError."""
+def read_answers(items: list[str] | None, path: Path | None) -> list:
+    """Every answer given, as graph.expect.Answer, in order; a key given twice is an InputError."""
+    if not items and path is None:
+        return []
+    from ..graph.expect import Answer
+
     given = [parse_var_option(item, "--expect") for item in items or []]
     if path is not None:
         given += read_worksheet(path) if path.suffix.lower() == ".csv" else _json_answers(path)
-    answers: dict[tuple[str, str], Answer] = {}
+    answers: dict[tuple[str, str], object] = {}
     for key, raw, how in given:
         node, kind = split_key(key, how)
         if (node, kind) in answers:
@@ -87,6 +93,8 @@ def written_digits(raw) -> int | None:
 
 def _json_answers(path: Path) -> list:
     """{"c": {"value": 10, "grad": 27}, "a": 27, "value": 270} → (key, raw, how) triples."""
+    from .files import read_vars_file
+
     given = []
     for name, raw, how in read_vars_file(path, "--expect-file"):
         if isinstance(raw, dict):
@@ -104,6 +112,8 @@ def _json_answers(path: Path) -> list:
 def read_worksheet(path: Path) -> list:
     """A worksheet CSV: a header `name,value,grad` (in any order; either column may be missing),
     then a row per node; blank cells are skipped, as a student leaves them."""
+    from .files import csv_records
+
     how = f"--expect-file {path}"
     try:
         stream = path.open("rb")

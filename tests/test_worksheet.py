@@ -156,3 +156,11 @@ def test_trace_marks_each_answered_step(run):
 def test_trace_json_carries_the_answers(run_json):
     code, document = run_json(*TRACE, "--expect", "b=297", "--expect", "c.value=10")
     assert code == 0 and document["expect"]["passed"] and set(document["expect"]["items"]) == {"b", "c.value"}
+
+
+def test_the_command_line_spells_the_kinds_as_the_library_does():
+    """cli/answers.py keeps its own two words so that a plain `eval` never loads graph/expect.py."""
+    from backprop.cli import answers
+    from backprop.graph import expect
+
+    assert (answers.VALUE, answers.GRAD) == (expect.VALUE, expect.GRAD)
