@@ -11,7 +11,8 @@ engine and the reports computed from an evaluation), parser/ (text → tape) and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from .graph.engine import Evaluation, NodeResult, evaluate_given
 from .graph.errors import (
@@ -21,12 +22,14 @@ from .graph.errors import (
     InputError,
     LimitError,
     NameError_,
+    NamingError,
     ParseError,
     ShapeError,
 )
+from .graph.limits import MAX_ELEMENTS, MAX_NODES
 from .graph.program import Program
 from .graph.values import as_value
-from .parser import parse
+from .parser import parse as parse_text
 
 __version__ = "0.1.0"
 
@@ -38,13 +41,44 @@ __all__ = [
     "InputError",
     "LimitError",
     "NameError_",
+    "NamingError",
     "NodeResult",
     "ParseError",
     "Program",
     "ShapeError",
+    "UnusedInputWarning",
+    "check",
     "evaluate",
     "parse",
+    "to_dot",
+    "trace",
 ]
+
+
+class UnusedInputWarning(UserWarning):
+    """A value was given for a name the program never uses (a typo, most often)."""
+
+
+@contextmanager
+def _library_advice() -> Iterator[None]:
+    """An error's fix said for a Python caller (`evaluate(a=…)`, `parse(text, max_nodes=…)`)
+    rather than with the command's options."""
+    try:
+        yield
+    except BackpropError as error:
+        if error.library_hint:
+            error.hint = error.library_hint
+        raise
+
+
+def parse(
+    text: str, *, max_nodes: int = MAX_NODES, max_elements: int = MAX_ELEMENTS, max_memory: int | None = None
+) -> Program:
+    """Parse program text into a Program, parsed once and evaluated at many points; the limits
+    refuse more nodes than `max_nodes`, a tensor of more than `max_elements` elements, or a run
+    of more than `max_memory` bytes (default: a quarter of this machine's memory)."""
+    with _library_advice():
+        return parse_text(text, max_nodes=max_nodes, max_elements=max_elements, max_memory=max_memory)
 
 
 def evaluate(program: str | Program, values: Mapping[str, object] | None = None, /, **named) -> Evaluation:
@@ -57,7 +91,48 @@ def evaluate(program: str | Program, values: Mapping[str, object] | None = None,
     if isinstance(program, str):
         program = parse(program)
     given = {**(values or {}), **named}
-    evaluation, _unused = evaluate_given(
-        program, {name: as_value(name, value) for name, value in given.items()}
-    )
+    with _library_advice():
+        evaluation, unused = evaluate_given(
+            program, {name: as_value(name, value) for name, value in given.items()}
+        )
+    for name in unused:
+        import warnings
+
+        warnings.warn(
+            f"{name} is given a value but the program never uses it", UnusedInputWarning, stacklevel=2
+        )
     return evaluation
+
+
+def check(
+    evaluation: Evaluation, *, eps: float | None = None, tol: float | None = None, samples: int | None = None
+):
+    """The gradient check of an evaluation: every input's gradient against central differences
+    (`backprop eval --check`); returns a CheckReport (`.passed`, `.inputs`)."""
+    from .graph.check import gradient_check
+    from .graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
+
+    return gradient_check(
+        evaluation,
+        eps=DEFAULT_EPS if eps is None else eps,
+        tol=DEFAULT_TOL if tol is None else tol,
+        samples=DEFAULT_SAMPLES if samples is None else samples,
+    )
+
+
+def trace(evaluation: Evaluation):
+    """The forward and backward steps of an evaluation as data (`backprop trace`): a Trace with
+    `.forward` and `.backward` steps, each with the numbers and the lecture's text."""
+    from .graph.trace import trace as steps
+
+    return steps(evaluation)
+
+
+def to_dot(evaluation: Evaluation | Program) -> str:
+    """The graph in Graphviz's DOT language (`backprop graph`), with values and gradients when
+    given an evaluation; render it with graphviz.Source(text) or `dot -Tsvg`."""
+    from .cli.render.drawing import dot_text
+
+    if isinstance(evaluation, Program):
+        return dot_text(evaluation, None, evaluation.source)
+    return dot_text(evaluation.program, evaluation, evaluation.program.source)

@@ -235,12 +235,37 @@ class Evaluation:
         """dL/dx for every input variable x, in order of first use."""
         return {name: self.grad_of(i) for name, i in self.program.inputs.items()}
 
-    def grad_of(self, node_id: int):
-        """dL/d(node); 0 for a node that does not reach the output; None for a constant."""
+    def __repr__(self) -> str:
+        from .values import value_text
+
+        gradients = ", ".join(f"{name}: {value_text(grad)}" for name, grad in self.gradients.items())
+        text = " ".join(self.program.source.split())
+        text = text if len(text) <= 60 else text[:57] + "…"
+        return f"<Evaluation of {text!r}: value {value_text(self.value)}, gradients {{{gradients}}}>"
+
+    def _repr_html_(self) -> str:
+        """The node table, for a notebook (Jupyter calls this)."""
+        from .html import evaluation_html
+
+        return evaluation_html(self)
+
+    def grad_of(self, node: int | str):
+        """dL/d(node), the node by id or by its name in the table (`"c"`, an input's own name);
+        0 for a node that does not reach the output; None for a constant."""
+        node_id = node if isinstance(node, int) else self.node_id(node)
         grad = self.grads[node_id]
         if grad is None and self.program.needs_grad[node_id]:
             return 0.0 * self.values[node_id]
         return grad
+
+    def node_id(self, name: str) -> int:
+        """The id of the node with this name in the table; a NamingError lists the names."""
+        labels = self.program.labels()
+        if name in labels:
+            return labels.index(name)
+        from .errors import NamingError
+
+        raise NamingError(f"no node is named {name}", hint=f"the names are: {', '.join(labels)}")
 
     @property
     def nodes(self) -> list[NodeResult]:

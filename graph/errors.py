@@ -26,6 +26,7 @@ class BackpropError(Exception):
         self.column = column
         self.width = max(1, width)
         self.hint = hint
+        self.library_hint: str | None = None  # the fix in Python's words, where the hint names options
 
     def at(self, source: str, start: int, end: int | None = None) -> BackpropError:
         """Attach the place of the span source[start:end] and return self (for `raise err.at(...)`)."""
@@ -41,10 +42,14 @@ class ParseError(BackpropError):
     kind = "syntax"
 
 
-class NameError_(BackpropError):
+class NamingError(BackpropError):
     """A name is unknown, unbound, or bound twice."""
 
     kind = "name"
+
+
+NameError_ = NamingError
+"""The old spelling, kept: scripts that catch NameError_ still work."""
 
 
 class ArityError(BackpropError):

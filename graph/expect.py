@@ -120,9 +120,11 @@ def _judged(item: Expectation, answer: Answer, rounded: bool) -> Expectation:
         and type(item.got) is float
         and to_digits(item.got, answer.digits) == answer.expected
     ):
+        if item.passed:
+            return item  # right within --tol too: nothing to add
         note = f"the true value to the {answer.digits} significant digit{'s' if answer.digits > 1 else ''} written"
-        if rounded or item.passed:
-            return replace(item, passed=True, note=None if item.passed and not rounded else note)
+        if rounded:
+            return replace(item, passed=True, note=note)
         return replace(item, note=f"{note}; --rounded grades by the digits written")
     if rounded and answer.digits is not None and type(item.got) is float:
         return replace(item, passed=False)

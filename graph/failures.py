@@ -32,10 +32,15 @@ def no_value(program: Program, missing: list[str]) -> NameError_:
     first = program.inputs[missing[0]]
     options = " ".join(f"--{name} VALUE" for name in missing)
     named = missing[0] if len(missing) == 1 else "NAME"
-    return NameError_(
+    error = NameError_(
         f"no value for {', '.join(missing)}",
         hint=f"pass {options} (or --var {named}=VALUE)",
     ).at(program.source, program.starts[first], program.ends[first])
+    keywords = ", ".join(f"{name}=…" for name in missing)
+    error.library_hint = (
+        f"give evaluate() {keywords}, or a mapping with {'it' if len(missing) == 1 else 'them'}"
+    )
+    return error
 
 
 def input_too_large(program: Program, name: str, size: int) -> LimitError:

@@ -58,32 +58,42 @@ def nodes_error(limit: int, max_memory: int | None = None):
     from .errors import LimitError
 
     if max_memory is not None and limit == max_memory // BYTES_PER_NODE:  # memory is what binds
-        return LimitError(
+        error = LimitError(
             f"the program has more than {limit:,} nodes, more than {size_text(max_memory)} of memory holds "
             f"at ~{BYTES_PER_NODE} bytes a node",
             hint=f"raise the limit with --max-memory (now {size_text(max_memory)}), or split the program",
         )
-    return LimitError(
+        return _in_python(error, f"parse(text, max_memory=…) (now {max_memory:,} bytes)")
+    error = LimitError(
         f"the program has more than {limit:,} nodes",
         hint=f"raise the limit with --max-nodes (now {limit:,}), or split the program",
     )
+    return _in_python(error, f"parse(text, max_nodes=…) (now {limit:,})")
+
+
+def _in_python(error, call: str):
+    """The error with its fix for a library caller: the same limit, raised by a keyword."""
+    error.library_hint = f"raise the limit with {call}"
+    return error
 
 
 def elements_error(what: str, count: int, limit: int):
     from .errors import LimitError
 
-    return LimitError(
+    error = LimitError(
         f"{what} would have {count:,} elements, more than the limit of {limit:,}",
         hint=f"raise the limit with --max-elements (now {limit:,})",
     )
+    return _in_python(error, f"parse(text, max_elements=…) (now {limit:,})")
 
 
 def memory_error(needed: int, limit: int, largest: list[str]):
     """A run refused before it starts: what it would need, and the nodes that need the most."""
     from .errors import LimitError
 
-    return LimitError(
+    error = LimitError(
         f"this run would need about {size_text(needed)} of memory, more than the limit of {size_text(limit)}"
         + (f"; the largest values: {'; '.join(largest)}" if largest else ""),
         hint=f"raise the limit with --max-memory (now {size_text(limit)}; e.g. --max-memory 16GB), or use smaller tensors",
     )
+    return _in_python(error, f"parse(text, max_memory=…) (now {limit:,} bytes), or use smaller tensors")

@@ -158,6 +158,14 @@ def split_top(text: str, separator: str) -> tuple[str, str]:
     raise AssertionError(f"no {separator!r} in {text!r}")
 
 
+def _same(first, value) -> bool:
+    """One value: the same object, equal floats, or equal arrays (two `[0.0]` literals)."""
+    if first is value or (type(first) is type(value) is float and first == value):
+        return True
+    shape = getattr(first, "shape", None)
+    return shape is not None and shape == getattr(value, "shape", None) and bool((first == value).all())
+
+
 def shared_labels(evaluation) -> set[str]:
     """Labels that name two nodes of different values (the constant e and the letter e, see below)."""
     program = evaluation.program
@@ -165,7 +173,7 @@ def shared_labels(evaluation) -> set[str]:
     shared = set()
     for label, value in zip(program.labels(), evaluation.values, strict=True):
         first = seen.setdefault(label, value)
-        if first is not value and not (type(first) is type(value) is float and first == value):
+        if not _same(first, value):
             shared.add(label)
     constants, nodes = (
         set(),
