@@ -3,6 +3,11 @@
 Registered like the ops in ops.py (whose docstring states the contract); these are the ops that are
 not elementwise, so each also has a `shape` rule: the result's shape from its inputs' shapes,
 with the checks of the forward kernel, for the shape pass that runs before any value exists.
+
+Their `local` writes the whole vector-Jacobian product as the lectures do (notes §3.3), with the
+node's gradient `out.grad` in it: `W2ᵀ · yhat.grad`, `h.grad · xᵀ`. The Jacobian of a tensor op is
+no number to multiply by, so the text is the step's right-hand side; `·` is a matrix product
+(an outer product for two vectors), `⊙` an elementwise one, `Σ` a sum along the last axis.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ class Array:
     def vjp(g, out, *elements):
         return tuple(k.like(g[i], element) for i, element in enumerate(elements))
 
+    def local(out, *elements):
+        return tuple(f"{out}.grad[{i}]" for i in range(len(elements)))
+
     def shape(*elements):
         return k.stack_shape(elements)
 
@@ -34,6 +42,9 @@ class Index:
 
     def vjp(g, out, x, *subscripts):
         return (k.untake(g, x, subscripts), *(None for _ in subscripts))
+
+    def local(out, x, *subscripts):
+        return (f"{out}.grad at {x}[{', '.join(subscripts)}], 0 elsewhere", *("" for _ in subscripts))
 
     def shape(x, *subscripts):
         return k.take_shape(x, subscripts)
@@ -49,6 +60,9 @@ class MatMul:
     def vjp(g, out, x, y, wants=ALL):
         return k.matmul_vjp(g, x, y, wants)  # g @ yᵀ and xᵀ @ g
 
+    def local(out, x, y):
+        return f"{out}.grad · {y}ᵀ", f"{x}ᵀ · {out}.grad"
+
     def shape(x, y):
         return k.matmul_shape(x, y)
 
@@ -62,6 +76,9 @@ class Transpose:
 
     def vjp(g, out, x):
         return (k.transpose(g),)
+
+    def local(out, x):
+        return (f"{out}.gradᵀ",)
 
     def shape(x):
         return x[::-1]
@@ -78,6 +95,11 @@ class Sum:
         grad = k.spread(g, x, axis)
         return (grad,) if axis is None else (grad, None)
 
+    def local(out, x, axis=None):
+        if axis is None:
+            return (f"{out}.grad · 1, spread over {x}'s shape",)
+        return f"{out}.grad · 1, spread along axis {axis} of {x}", ""
+
     def shape(x, axis=None):
         return k.reduced_shape(x, axis)
 
@@ -93,6 +115,11 @@ class Mean:
         grad = k.spread(g, x, axis) / k.count(x, axis)
         return (grad,) if axis is None else (grad, None)
 
+    def local(out, x, axis=None):
+        if axis is None:
+            return (f"{out}.grad / n, spread over {x}'s shape (n: {x}'s elements)",)
+        return f"{out}.grad / n, spread along axis {axis} of {x} (n: its length)", ""
+
     shape = Sum.shape  # a mean has its sum's shape
 
 
@@ -105,6 +132,9 @@ class LogSumExp:
 
     def vjp(g, out, x):
         return (k.expand_last(g, x) * k.softmax(x),)  # ∂/∂x_i = softmax(x)_i
+
+    def local(out, x):
+        return (f"{out}.grad ⊙ softmax({x})",)
 
     def shape(x):
         return x[:-1]
@@ -120,6 +150,9 @@ class Softmax:
     def vjp(g, out, x):
         return (out * (g - k.sum_last(g * out)),)  # J = diag(s) − s sᵀ, applied to g
 
+    def local(out, x):
+        return (f"{out} ⊙ ({out}.grad - Σ {out}.grad ⊙ {out})",)
+
     def shape(x):
         return x
 
@@ -133,6 +166,9 @@ class LogSoftmax:
 
     def vjp(g, out, x):
         return (g - k.softmax(x) * k.sum_last(g),)
+
+    def local(out, x):
+        return (f"{out}.grad - softmax({x}) ⊙ Σ {out}.grad",)
 
     def shape(x):
         return x

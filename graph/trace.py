@@ -9,6 +9,10 @@ No number here is computed twice by hand: the local derivative is the op's vjp a
 contribution is its vjp at g = parent.grad (exactly what the engine adds, in the engine's order),
 so the running totals end at the engine's gradients to the last bit.
 
+Where a tensor is involved the local derivative is a Jacobian, no number: the step is then the
+lectures' vector formula (notes §3.3), `h.grad += W2ᵀ · yhat.grad`, `a.grad ⊙ b` for an elementwise
+op, and says where the engine summed a broadcast gradient back to its input's shape.
+
 A local derivative can be too large for a float64 where the gradient is not (`0*log(x)` at
 x = 5e-324: 1/x is 2^1074, times 0): it is then found as the vjp at a tiny g, a power of two, and
 kept as a Scaled number (mantissa · 2^exponent, an exponent that cannot overflow), shown in words
@@ -21,6 +25,7 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from . import kernels
 from .engine import Evaluation, fit_gradient
 from .notation import factor, operand
 from .ops import CONST, Op
@@ -57,6 +62,7 @@ class BackwardStep:
     previous: object | None  # the child's gradient before this step; None before its first
     total: object  # the child's gradient after this step
     local_note: str | None = None  # in words, when the local derivative is no float64 (local_value None)
+    formula: str | None = None  # where a tensor is involved: the right-hand side, `W2ᵀ · yhat.grad`
 
 
 @dataclass(frozen=True)
@@ -117,12 +123,11 @@ def backward_steps(evaluation: Evaluation, labels: list[str]) -> list[BackwardSt
         if g is None or node.op.vjp is None:
             continue  # a leaf, or a node that does not reach the output
         inputs = [values[i] for i in node.inputs]
-        contributions = [
-            None if c is None else fit_gradient(c, x)
-            for c, x in zip(node.op.vjp(g, values[node.id], *inputs), inputs)
-        ]
+        raw = node.op.vjp(g, values[node.id], *inputs)  # in the broadcast shape, before fit_gradient
+        contributions = [None if c is None else fit_gradient(c, x) for c, x in zip(raw, inputs)]
         local_values = scaled_local_derivatives(program, values, node.id)
         texts = local_texts(program, labels, node.id)
+        vector_texts = tensor_texts(program, labels, node.id) if None in local_values else texts
         for position, child in enumerate(node.inputs):
             contribution = contributions[position]
             if contribution is None or not nodes[child].needs_grad:
@@ -138,16 +143,41 @@ def backward_steps(evaluation: Evaluation, labels: list[str]) -> list[BackwardSt
                     child=child,
                     child_name=labels[child],
                     position=position,
-                    local=texts[position],
+                    local=texts[position] if local is not None else vector_texts[position],
                     local_value=local_value,
                     parent_grad=g,
                     contribution=contribution,
                     previous=previous,
                     total=totals[child],
                     local_note=None if local is None or local_value is not None else local.words(),
+                    formula=None
+                    if local is not None
+                    else vector_formula(
+                        node.op, labels[node.id], vector_texts[position], raw[position], inputs[position]
+                    ),
                 )
             )
     return steps
+
+
+def vector_formula(op: Op, parent: str, local: str, raw, value) -> str:
+    """A tensor step's right-hand side: a tensor op's own vector formula (`W2ᵀ · yhat.grad`), an
+    elementwise op's `parent.grad ⊙ local`; then where the gradient was summed to the input's shape."""
+    formula = local if op.shape is not None else f"{parent}.grad ⊙ {local}"
+    axes = summed_axes(kernels.shape(raw), kernels.shape(value))
+    if not axes:
+        return formula
+    if len(axes) == 1:
+        return f"{formula}, summed over axis {axes[0]}"
+    return f"{formula}, summed over axes {', '.join(map(str, axes[:-1]))} and {axes[-1]}"
+
+
+def summed_axes(broadcast: tuple[int, ...], own: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of a gradient in the broadcast shape that kernels.sum_to sums to reach an input's own
+    shape: the leading ones the input lacks, and those where it has length 1."""
+    extra = len(broadcast) - len(own)
+    kept = tuple(extra + i for i, size in enumerate(own) if size == 1 and broadcast[extra + i] != 1)
+    return tuple(range(max(extra, 0))) + kept
 
 
 def local_derivatives(program: Program, values: list, node_id: int) -> tuple:
@@ -193,11 +223,21 @@ def _vjp_or_nan(op: Op, g: float, out: float, inputs: list) -> tuple:
 
 def local_texts(program: Program, labels: list[str], node_id: int) -> tuple[str, ...]:
     """∂node/∂input for every input as text, from the op's `local` (`∂c/∂a` for an op without one),
-    each ready to be multiplied: bracketed unless a product of atoms (`(1 - h2²)`, `3·b²`)."""
+    each ready to be multiplied: bracketed unless a product of atoms (`(1 - h2²)`, `3·b²`). A tensor
+    op's is named (`∂u/∂x`): its `local` is a vector formula, for tensor_texts."""
     op, names = program.ops[node_id], [labels[i] for i in program.inputs_of(node_id)]
-    if op.local is None:
+    if op.local is None or op.shape is not None:
         return tuple(f"∂{labels[node_id]}/∂{name}" for name in names)
     return tuple(factor(text) for text in op.local(labels[node_id], *map(operand, names)))
+
+
+def tensor_texts(program: Program, labels: list[str], node_id: int) -> tuple[str, ...]:
+    """Each input's term of a step where a tensor is involved: a tensor op's whole vector formula
+    (`W2ᵀ · yhat.grad`), else local_texts' factor, for `parent.grad ⊙ factor`."""
+    op = program.ops[node_id]
+    if op.local is None or op.shape is None:
+        return local_texts(program, labels, node_id)
+    return tuple(op.local(labels[node_id], *(operand(labels[i]) for i in program.inputs_of(node_id))))
 
 
 def spell(op: Op, operands: list[str]) -> str:

@@ -152,7 +152,7 @@ def test_trace_and_graph_show_tensors_compactly(run):
     assert code == 0
     assert "  x = [1, 2]" in out.splitlines() and "at x = [1, 2], W = [[1, 2], [3, 4]]" in out
     assert (
-        "  x.grad += a.grad · W = [4, 6] → x.grad = [4, 6]" in out.splitlines()
+        "  x.grad += a.grad ⊙ W, summed over axis 0 = [4, 6] → x.grad = [4, 6]" in out.splitlines()
     )  # a Jacobian: no local number
     document = json.loads(run("trace", "sum(x * W)", "--x", "[1, 2]", "--W", "[[1, 2], [3, 4]]", "--json")[1])
     assert document["gradients"] == {"x": [4.0, 6.0], "W": [[1.0, 2.0], [1.0, 2.0]]}

@@ -318,6 +318,7 @@ def trace_json(trace: Trace, expression: str, kinks: list[Kink] | None = None) -
                 "local": step.local,
                 "local_value": number(step.local_value),
                 **({"local_note": step.local_note} if step.local_note else {}),
+                **({"formula": step.formula} if step.formula else {}),  # a tensor step's vector formula
                 "parent_grad": number(step.parent_grad),
                 "contribution": number(step.contribution),
                 "previous": number(step.previous),

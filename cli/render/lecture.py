@@ -34,19 +34,21 @@ def backward_line(step: BackwardStep) -> str:
     """`b.grad += c.grad · 1 = 27 · 1 = 27 → b.grad = 270 + 27 = 297`."""
     child = f"{step.child_name}.grad"
     contribution = value_text(step.contribution)
+    if step.formula is not None:  # a tensor: the vector formula, `h.grad += W2ᵀ · yhat.grad`
+        return f"{child} += {step.formula} = {contribution} → {_total(step)}"
     if step.local_note is not None:  # too large for a float64 (1/x at 5e-324), or not finite
         product = f"{value_text(step.parent_grad)} · ({step.local_note}) = {contribution}"
-    elif step.local_value is None:  # a Jacobian, not a number: show only the vector-Jacobian product
-        product = contribution
     else:
         product = f"{value_text(step.parent_grad)} · {_signed(step.local_value)} = {contribution}"
+    return f"{child} += {step.parent_name}.grad · {step.local} = {product} → {_total(step)}"
+
+
+def _total(step: BackwardStep) -> str:
+    """The child's running total: `b.grad = 297`, or `b.grad = 270 + 27 = 297` after the first."""
+    child = f"{step.child_name}.grad"
     if step.previous is None:
-        total = f"{child} = {value_text(step.total)}"
-    else:
-        total = (
-            f"{child} = {value_text(step.previous)} + {_signed(step.contribution)} = {value_text(step.total)}"
-        )
-    return f"{child} += {step.parent_name}.grad · {step.local} = {product} → {total}"
+        return f"{child} = {value_text(step.total)}"
+    return f"{child} = {value_text(step.previous)} + {_signed(step.contribution)} = {value_text(step.total)}"
 
 
 def seed_line(trace: Trace) -> str:
