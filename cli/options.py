@@ -242,6 +242,9 @@ def _stop(error: BackpropError, shown: Shown, json_output: bool):
     raise typer.Exit(EXIT_USAGE) from None
 
 
+RETRY = 0.1  # seconds between a timeout's signals, after the first (see deadline)
+
+
 class TimeUp(BaseException):
     """--timeout has passed. A BaseException, so that no `except Exception` on the way swallows it."""
 
@@ -263,15 +266,21 @@ def deadline(seconds: float | None) -> Iterator[None]:
     if not hasattr(signal, "setitimer"):
         raise InputError("--timeout needs a system with interval timers (Linux, macOS, BSD)")
 
+    stopping = []  # not empty once the block is left: a late signal then does nothing
+
     def time_up(signum, frame):
-        raise TimeUp(seconds)
+        if not stopping:
+            raise TimeUp(seconds)
 
     previous = signal.signal(signal.SIGALRM, time_up)
     started = time.monotonic()
-    earlier, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Again every RETRY seconds until one lands: a TimeUp raised while a garbage collector's
+    # callback runs is printed and dropped by the interpreter (met under hypothesis's callbacks).
+    earlier, _ = signal.setitimer(signal.ITIMER_REAL, seconds, RETRY)
     try:
         yield
     finally:
+        stopping.append(True)
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if earlier:  # a timer that was set before (a caller's own): put back what is left of it
