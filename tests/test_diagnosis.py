@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 LECTURE = ("eval", "c = a + b; d = b**3; e = c * d", "--a", "7", "--b", "3")
-CHAIN = ("eval", "s = sin(x); y = s * 3", "--x", "0.5")  # ∂y/∂x = 3·cos(0.5) = 2.63275
+CHAIN = ("eval", "z = x + y; b = sigmoid(x); L = z * b", "--x", "1", "--y", "2")  # the notes' §1.2 example
 
 
 def diagnosis_of(run_json, program, *answers):
@@ -36,17 +36,17 @@ def diagnosis_of(run_json, program, *answers):
         ),
         (
             CHAIN,
-            "x=0.877583",
+            "x=0.196612",
             "local derivative alone",
-            ["s"],
-            "0.877583 is ∂s/∂x alone: the chain rule multiplies it by s.grad = 3",
+            ["b"],
+            "0.196612 is ∂b/∂x alone: the chain rule multiplies it by b.grad = 3",
         ),
         (
             CHAIN,
             "x=3",
             "parent gradient alone",
-            ["s"],
-            "3 is s.grad alone: the chain rule multiplies it by ∂s/∂x = 0.877583",
+            ["b"],
+            "3 is b.grad alone: the chain rule multiplies it by ∂b/∂x = 0.196612",
         ),
         (LECTURE, "b=-297", "sign", ["b"], "the sign of b's gradient is off: it is 297"),
         (
@@ -104,3 +104,16 @@ def test_the_table_says_why_under_the_row(run):
 def test_right_answers_have_no_diagnosis_and_no_first_mistake(run_json):
     code, document = run_json(*LECTURE, "--expect", "b=297")
     assert code == 0 and document["expect"]["first_mistake"] is None
+
+
+def test_a_deliberately_wrong_worksheet_reads_like_a_teaching_assistants_margin(run, tmp_path):
+    """The lecture's DAG worked as a student would, in a spreadsheet: c's value written as its
+    gradient, d.grad slipped (11 for 10), and b.grad then carried the slip."""
+    sheet = tmp_path / "worksheet.csv"
+    sheet.write_text("name,value,grad\na,7,27\nb,3,324\nc,27,27\nd,27,11\ne,270,1\n")
+    code, out, _ = run(*LECTURE, "--expect-file", str(sheet))
+    out = " ".join(out.split())  # the why: lines fold at the terminal's width
+    assert code == 1
+    assert "value of c: why: that is c's gradient, where its value was asked" in out
+    assert "∂e/∂b: why: right from your d.grad = 11: the mistake is earlier; first mistake: c.value" in out
+    assert "answers: 3 of 10 off; first mistake: c.value" in out
