@@ -39,11 +39,12 @@ class Edge:
     contribution: float
 
 
-def edges_into(evaluation: Evaluation, node_id: int) -> list[Edge] | None:
-    """The terms of node_id's gradient, one per edge to a parent; None if a tensor is involved."""
+def edges_into(evaluation: Evaluation, node_id: int, parents: list[int]) -> list[Edge] | None:
+    """The terms of node_id's gradient, one per edge to each of its `parents` (program.users());
+    None if a tensor is involved."""
     program, values = evaluation.program, evaluation.values
     edges = []
-    for parent in program.users()[node_id]:
+    for parent in parents:
         grad = evaluation.grad_of(parent)
         locals_ = local_derivatives(program, values, parent)
         for position, child in enumerate(program.inputs_of(parent)):
@@ -63,6 +64,7 @@ class Diagnoser:
         self.evaluation, self.answers, self.tol = evaluation, answers, tol
         self.labels = evaluation.program.labels()
         self.ids = {label: i for i, label in enumerate(self.labels)}
+        self.parents = evaluation.program.users()
 
     def close(self, written: float, true: float) -> bool:
         return abs(written - true) <= self.tol * max(1.0, abs(true))
@@ -73,7 +75,7 @@ class Diagnoser:
         true, value = evaluation.grad_of(node_id), evaluation.values[node_id]
         if type(true) is not float:
             return None
-        edges = edges_into(evaluation, node_id) or []
+        edges = edges_into(evaluation, node_id, self.parents[node_id]) or []
         return (
             self._consequence(node, written, edges)
             or self._some_parents(node, written, edges)
@@ -101,6 +103,18 @@ class Diagnoser:
                 else None
             )
         )
+
+    def first_mistake(self, wrong: list[tuple[str, str]]) -> tuple[str, str] | None:
+        """Of the wrong answers (node label, kind), the first in the order the passes run: forward
+        values by node order, then gradients from the output down."""
+        ids = self.ids
+        values = sorted((ids[node], node) for node, kind in wrong if kind == "value" and node in ids)
+        if values:
+            return values[0][1], "value"
+        grads = sorted(
+            ((ids[node], node) for node, kind in wrong if kind == "grad" and node in ids), reverse=True
+        )
+        return (grads[0][1], "grad") if grads else None
 
     # -- the mistakes ---------------------------------------------------------------------------
 
@@ -194,19 +208,6 @@ class Diagnoser:
             f"right from your {named}: the mistake is earlier",
             tuple(self.labels[i] for i in wrong),
         )
-
-
-def first_mistake(evaluation: Evaluation, wrong: list[tuple[str, str]]) -> tuple[str, str] | None:
-    """Of the wrong answers (node label, kind), the first in the order the passes run: forward
-    values by node order, then gradients from the output down."""
-    ids = {label: i for i, label in enumerate(evaluation.program.labels())}
-    values = sorted((ids[node], node, kind) for node, kind in wrong if kind == "value" and node in ids)
-    if values:
-        return values[0][1], "value"
-    grads = sorted(
-        ((ids[node], node, kind) for node, kind in wrong if kind == "grad" and node in ids), reverse=True
-    )
-    return (grads[0][1], "grad") if grads else None
 
 
 def _number(x: float) -> str:

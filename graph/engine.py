@@ -239,8 +239,7 @@ class Evaluation:
         from .values import value_text
 
         gradients = ", ".join(f"{name}: {value_text(grad)}" for name, grad in self.gradients.items())
-        text = " ".join(self.program.source.split())
-        text = text if len(text) <= 60 else text[:57] + "…"
+        text = self.program.text(limit=60)
         return f"<Evaluation of {text!r}: value {value_text(self.value)}, gradients {{{gradients}}}>"
 
     def _repr_html_(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, replace
 
-from .diagnose import Diagnoser, Diagnosis, first_mistake
+from .diagnose import Diagnoser, Diagnosis
 from .engine import Evaluation
 from .errors import InputError
 from .kernels import describe_shape, numpy, shape
@@ -98,9 +98,9 @@ def _diagnosed(evaluation: Evaluation, report: ExpectReport) -> ExpectReport:
     """Each wrong scalar answer with the usual mistake that explains it, and the first mistake."""
     written = {(item.node, item.kind): item.expected for item in report.items if type(item.expected) is float}
     wrong = [(item.node, item.kind) for item in report.items if not item.passed]
-    first = first_mistake(evaluation, wrong)
-    spelled = None if first is None else f"{first[0]}.{first[1]}"
     diagnoser = Diagnoser(evaluation, written, report.tolerance)
+    first = diagnoser.first_mistake(wrong)
+    spelled = None if first is None else f"{first[0]}.{first[1]}"
     items = []
     for item in report.items:
         if not item.passed and type(item.expected) is float:

@@ -28,7 +28,6 @@ def evaluation_html(evaluation) -> str:
         )
         rows.append("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in cells) + "</tr>")
     more = len(program) - HTML_ROWS
-    source = " ".join(program.source.split())
-    caption = f"<caption>{escape(source if len(source) <= 80 else source[:79] + '…')}</caption>"
+    caption = f"<caption>{escape(program.text(limit=80))}</caption>"
     footer = f"<p>{more:,} more nodes</p>" if more > 0 else ""
     return f"<table>{caption}<tr>{header}</tr>{''.join(rows)}</table>{footer}"

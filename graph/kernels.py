@@ -191,12 +191,7 @@ def total(x, axis=None):
 def count(x, axis=None) -> int:
     """How many elements `total` adds up."""
     dims = shape(x)
-    if axis is None:
-        size = 1
-        for n in dims:
-            size *= n
-        return size
-    return dims[_axis(x, axis)]
+    return math.prod(dims) if axis is None else dims[_axis(x, axis)]
 
 
 def spread(g, x, axis=None):

@@ -10,7 +10,10 @@ g/c, left to right); anything else (a sum, a leading minus) is bracketed: `g · 
 from __future__ import annotations
 
 import re
-from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"
@@ -62,6 +65,8 @@ def power_rule_text(x: str, y: str) -> str:
 
     The exponent less one is worked out in decimal, so the text is exact: 2.3456789 gives
     `2.3456789·b^1.3456789`, not a float's 1.3456788999999999 or a rounded 1.34568."""
+    from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext  # here: 5 ms at start-up, for traces only
+
     # A negative literal comes bracketed, as operand() writes it, and as the parser folded it: `- 2`, `--2`.
     literal = re.fullmatch(r"\(?([-+\s]*)((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\)?", y)
     if literal is None:

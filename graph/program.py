@@ -240,7 +240,14 @@ class Program:
 
     def expr(self, node_id: int, limit: int | None = EXPR_PREVIEW) -> str:
         """The source text a node stands for (whitespace folded; long texts shortened in the middle)."""
-        start, end = self.starts[node_id], self.ends[node_id]
+        return self.span_text(self.starts[node_id], self.ends[node_id], limit)
+
+    def text(self, limit: int | None = EXPR_PREVIEW) -> str:
+        """The whole program on one line, as expr writes a node's text."""
+        return self.span_text(0, len(self.source), limit)
+
+    def span_text(self, start: int, end: int, limit: int | None) -> str:
+        """source[start:end] with whitespace folded, shortened in the middle past `limit`."""
         if limit is not None and end - start > 4 * limit:
             head = self.source[start : start + limit]
             tail = self.source[end - limit : end]

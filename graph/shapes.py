@@ -17,6 +17,7 @@ tests/test_resources.py: it is an upper bound, measured at 1.6–2.7 times what 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from math import prod
 
 from . import failures
 from .errors import ShapeError
@@ -51,23 +52,16 @@ def node_shapes(program: Program, input_shapes: Mapping[str, tuple[int, ...]]) -
                 )
         except ShapeError as failure:
             raise failures.placed(program, node_id, failure) from None
-        size = elements(dims)
+        size = prod(dims)
         if size > program.max_elements:
             raise failures.too_many_elements(program, node_id, size)
         shapes[node_id] = dims
     return shapes
 
 
-def elements(dims: tuple[int, ...]) -> int:
-    count = 1
-    for n in dims:
-        count *= n
-    return count
-
-
 def memory_needed(program: Program, shapes: list[tuple[int, ...]], *, check: bool = False) -> int:
     """The run's memory, estimated as the module docstring says, in bytes."""
-    sizes = [elements(dims) * FLOAT_BYTES if dims else 0 for dims in shapes]
+    sizes = [prod(dims) * FLOAT_BYTES if dims else 0 for dims in shapes]
     values = sum(sizes)
     grads = sum(size for size, needs in zip(sizes, program.needs_grad) if needs)
     return (
@@ -88,9 +82,9 @@ def judge(program: Program, input_shapes: Mapping[str, tuple[int, ...]], *, chec
 
 def _largest(program: Program, shapes: list[tuple[int, ...]]) -> list[str]:
     """The nodes that need the most memory, as `x*x.T (7000, 7000) 392 MB`."""
-    ranked = sorted(range(len(shapes)), key=lambda i: elements(shapes[i]) if shapes[i] else 0, reverse=True)
+    ranked = sorted(range(len(shapes)), key=lambda i: prod(shapes[i]) if shapes[i] else 0, reverse=True)
     return [
-        f"{program.expr(i, limit=40)} {shapes[i]} {size_text(elements(shapes[i]) * FLOAT_BYTES)}"
+        f"{program.expr(i, limit=40)} {shapes[i]} {size_text(prod(shapes[i]) * FLOAT_BYTES)}"
         for i in ranked[:NAMED_LARGEST]
         if shapes[i]
     ]
