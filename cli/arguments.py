@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import sys
+from collections.abc import Callable
 
 from ..graph.errors import InputError
 from ..graph.limits import MAX_ELEMENTS
@@ -16,13 +17,14 @@ _SHORT_OPTION = re.compile(r"-[A-Za-z]\Z")
 
 
 def split_arguments(
-    args: list[str], options: tuple[str, ...] = ()
+    args: list[str], options: tuple[str, ...] = (), command: str = "", elsewhere: Elsewhere | None = None
 ) -> tuple[str | None, list[tuple[str, str, str]]]:
     """Split the words Typer did not recognise into the program and `--NAME VALUE` pairs.
 
     Every `--NAME` takes exactly one value (`--b -3` and `--b=-3` both work), so any other word is
-    the program, even one that starts with `-`. `options` are the command's own, for the
-    did-you-mean of a misspelt one. Returns (program or None, [(name, text, how)]).
+    the program, even one that starts with `-`. `options` are the command's own and `elsewhere`
+    gives every command's, for the error of a misspelt or misplaced one (`command` names this
+    one). Returns (program or None, [(name, text, how)]).
     """
     program: str | None = None
     pairs: list[tuple[str, str, str]] = []
@@ -32,8 +34,8 @@ def split_arguments(
             name, equals, value = word[2:].partition("=")
             if not equals:
                 value = next(words, None)
-                if value is None:
-                    raise _value_missing(word, options)
+                if value is None or value.startswith("--"):  # no value is written so: a flag's place
+                    raise _value_missing(word, options, command, elsewhere)
             pairs.append((name, value, f"--{name}"))
         elif program is None:
             program = word
@@ -42,15 +44,20 @@ def split_arguments(
     return program, pairs
 
 
-def _value_missing(word: str, options: tuple[str, ...]) -> InputError:
-    """`--NAME` last with no value: an input without its value, or a misspelt option."""
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.7)
-    if close:
-        return InputError(
-            f"unknown option {word}",
-            hint=f"did you mean {close[0]}? (an input named {word[2:]} needs a value: {word} VALUE)",
-        )
-    return InputError(f"{word} needs a value", hint=f"write {word} VALUE or {word}=VALUE")
+def _value_missing(
+    word: str, options: tuple[str, ...], command: str, elsewhere: Elsewhere | None
+) -> InputError:
+    """`--NAME` with no value: an option of another command (`graph --json`), a misspelt option,
+    or an input without its value."""
+    wrong = None if elsewhere is None else other_command_option(word[2:], command, options, elsewhere())
+    close = close_option(word[2:], options)
+    if wrong is None and close is not None:
+        wrong = InputError(f"unknown option {word}", hint=f"did you mean {close}?")
+    if wrong is None:
+        return InputError(f"{word} needs a value", hint=f"write {word} VALUE or {word}=VALUE")
+    if is_name(word[2:]):
+        wrong.hint += f" (an input named {word[2:]} needs a value: {word} VALUE)"
+    return wrong
 
 
 def _second_program(program: str, word: str) -> InputError:
@@ -237,3 +244,111 @@ def read_program(text: str | None) -> str:
 _PIPE_IT_IN = (
     'give the program as an argument, or pipe it in: echo "(a + b) * c" | backprop eval - --a 7 --b 3 --c 2'
 )
+
+
+# -- a --WORD that is no input of the program but looks like an option --------------------------
+
+SYNONYMS = {
+    # what people type (from other tools' flags) → our option
+    "tolerance": "tol",
+    "rtol": "tol",
+    "atol": "tol",
+    "precision": "digits",
+    "digit": "digits",
+    "sig": "digits",
+    "fmt": "format",
+    "out": "output",
+    "o": "output",
+    "learning-rate": "lr",
+    "eta": "lr",
+    "iterations": "steps",
+    "iters": "steps",
+    "epochs": "steps",
+    "grad": "wrt",
+    "params": "wrt",
+    "limit": "rows",
+    "samples": "check-samples",
+    "vars-file": "vars",
+    "input": "points",
+}
+
+_CLOSE = 0.75  # difflib's ratio above which a word is taken for a misspelt option (max-memroy: 0.9)
+_PREFIX = 3  # a shared beginning of at least this many letters: --max-path, --tolerance → --tol
+
+
+def close_option(word: str, options: tuple[str, ...]) -> str | None:
+    """The option (`--tol`) that `word` (`tolerance`, no dashes) most likely means, or None.
+
+    Close is: a known synonym of it, one a prefix of the other (at least three letters), or a
+    misspelling (difflib's ratio at least 0.75)."""
+    names = [option[2:] for option in options]
+    if SYNONYMS.get(word) in names:
+        return "--" + SYNONYMS[word]
+    if len(word) >= _PREFIX:
+        prefixed = [
+            name
+            for name in names
+            if name.startswith(word) or (len(name) >= _PREFIX and word.startswith(name))
+        ]
+        if prefixed:
+            return "--" + max(prefixed, key=lambda name: difflib.SequenceMatcher(None, word, name).ratio())
+    close = difflib.get_close_matches(word, names, n=1, cutoff=_CLOSE)
+    return "--" + close[0] if close else None
+
+
+def mistyped_option(
+    word: str, command: str, options: tuple[str, ...], elsewhere: dict[str, list[str]]
+) -> InputError | None:
+    """The error for `--word VALUE` that the program does not use, when it is an option of another
+    command (`elsewhere`: option → the commands that have it) or close to one of this command's;
+    None when it is neither (a spare input: a warning, told by the caller)."""
+    wrong = other_command_option(word, command, options, elsewhere)
+    meant = close_option(word, options)
+    if wrong is not None or meant is None:
+        return wrong
+    no_input = f", and the program has no input named {word}" if is_name(word) else ""
+    return InputError(
+        f"unknown option --{word}{no_input.replace(', and', ':')}",
+        hint=f"did you mean {meant}? (see backprop {command} --help)",
+    )
+
+
+def other_command_option(
+    word: str, command: str, options: tuple[str, ...], elsewhere: dict[str, list[str]]
+) -> InputError | None:
+    """`graph --json`: the error naming the commands that have --word and what this one has instead."""
+    others = [name for name in elsewhere.get(f"--{word}", []) if name != command]
+    if not others:
+        return None
+    instead = close_option(word, options) or next((o for o in INSTEAD.get(word, ()) if o in options), None)
+    have = f"; {command} has {instead} instead" if instead else ""
+    no_input = f", and the program has no input named {word}" if is_name(word) else ""
+    return InputError(
+        f"--{word} is an option of {_listed(others)}, not of {command}{no_input}",
+        hint=f"see backprop {command} --help{have}",
+    )
+
+
+Elsewhere = Callable[[], dict[str, list[str]]]
+"""Every command's long options → the commands that have them (the app's, handed down: loading
+every command costs start-up time, so it is called only on an error's path)."""
+
+INSTEAD = {
+    # an option of other commands → what a command without it may have in its place
+    "json": ("--format",),
+    "max-paths": ("--rows", "--all"),
+    "rows": ("--max-paths",),
+    "all": ("--max-paths",),
+    "format": ("--json",),
+    "output": ("--json", "--save"),
+}
+
+
+def _listed(names: list[str]) -> str:
+    """`eval`, `eval and trace`, `eval, trace and paths`."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def is_name(word: str) -> bool:
+    """Whether `word` can name an input (`max-path` cannot: it can only be a misspelt option)."""
+    return bool(_NAME.match(word))

@@ -153,11 +153,12 @@ def read_vars_file(path: Path, option: str = "--vars", max_memory: int | None = 
 LONG_LINE = b"\n"  # stands for a line past the limit (no line read holds a newline)
 
 
-def bounded_lines(stream, limit: int) -> Iterator[bytes | None]:
+def bounded_lines(stream, limit: int, blocks: bool = False) -> Iterator[bytes | None]:
     """The lines of a binary stream, without their newline, each read in time linear in its length;
     LONG_LINE for a line longer than `limit` bytes, as soon as it passes the limit (its bytes are
     dropped up to its end); None after each read. read1 returns what is there, blocking only while
-    nothing is, so a reader that flushes at None answers a pipe that stays open line by line."""
+    nothing is, so a reader that flushes at None answers a pipe that stays open line by line.
+    With `blocks`, the lines that each read ends come as one list (batch takes them a chunk at a time)."""
     start: list[bytes] = []  # the line in hand, in pieces: joined once it ends (linear, not quadratic)
     held = 0
     dropping = False  # the line in hand has passed the limit
@@ -167,24 +168,24 @@ def bounded_lines(stream, limit: int) -> Iterator[bytes | None]:
             break
         lines = data.split(b"\n")
         if len(lines) > 1:
-            if not dropping:
-                start.append(lines[0])
-                first = b"".join(start)
-                yield first if len(first) <= limit else LONG_LINE
+            start.append(lines[0])  # (when dropping, start is empty: the line's end, not kept)
+            first = b"".join(start)
+            found = [] if dropping else [first if len(first) <= limit else LONG_LINE]
             if limit >= READ_SIZE:  # a read holds no longer line: no need to measure
-                yield from lines[1:-1]
+                found += lines[1:-1]
             else:
-                yield from (line if len(line) <= limit else LONG_LINE for line in lines[1:-1])
+                found += [line if len(line) <= limit else LONG_LINE for line in lines[1:-1]]
+            yield from [found] if blocks else found
             start, held, dropping, data = [], 0, False, lines[-1]
         if data and not dropping:
             start.append(data)
             held += len(data)
             if held > limit:
-                yield LONG_LINE
+                yield [LONG_LINE] if blocks else LONG_LINE
                 start, held, dropping = [], 0, True
         yield None
     if not dropping and any(piece.strip() for piece in start):  # a last line without its newline
-        yield b"".join(start)
+        yield [b"".join(start)] if blocks else b"".join(start)
 
 
 def csv_records(stream, limit: int, hint: str) -> Iterator[tuple[int, list[str] | BackpropError]]:

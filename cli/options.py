@@ -19,7 +19,16 @@ import typer
 
 from ..graph.errors import BackpropError, InputError
 from ..graph.limits import MAX_ELEMENTS, MAX_NODES
-from .arguments import collect_values, parse_var_option, read_program, split_arguments
+from ..graph.values import SCALAR_DIGITS, set_digits
+from .arguments import (
+    Elsewhere,
+    collect_values,
+    is_name,
+    mistyped_option,
+    parse_var_option,
+    read_program,
+    split_arguments,
+)
 from .render.json import error_json, print_json
 from .render.text import print_error, warn
 
@@ -49,7 +58,7 @@ MaxMemory = Annotated[
     typer.Option(
         "--max-memory",
         metavar="SIZE",
-        help="Refuse a run that would need more memory than this, judged before it starts: 2GB, 512MB, 1.5GiB [default: a quarter of this machine's memory].",
+        help="Refuse a run that would need more memory than this, judged before it starts: 2GB, 512MB, 1.5GiB (default: a quarter of this machine's memory).",
         show_default=False,
     ),
 ]
@@ -62,12 +71,28 @@ Timeout = Annotated[
         show_default=False,
     ),
 ]
+Digits = Annotated[
+    int,
+    typer.Option(
+        "--digits",
+        metavar="N",
+        help="Significant digits of the numbers in tables and text (1 to 17); --json always has them all.",
+    ),
+]
+DEFAULT_ROWS = 100
+"""Up to this many nodes (--rows) eval's table shows every node; past it, see render/tables.py's
+rows_to_show. Here, not there: eval --json would otherwise import the tables for one number."""
+
+ROWS_HELP = (
+    "Show every node of a program of up to N nodes; past N, N rows: the inputs, every named node and "
+    "the output, then the steps just before each of them (--all shows every node)."
+)
 Eps = Annotated[float, typer.Option(help="Relative step of the gradient check: h = eps·max(1, |x|).")]
-_Var = Annotated[
+Var = Annotated[
     list[str] | None,
     typer.Option("--var", metavar="NAME=VALUE", help="An input value; repeatable. Also: --NAME VALUE."),
 ]
-_VarsFile = Annotated[
+VarsFile = Annotated[
     Path | None, typer.Option("--vars", metavar="FILE", help='A JSON object of input values, {"a": 7}.')
 ]
 
@@ -77,8 +102,10 @@ def _option(name: str, annotation, default) -> inspect.Parameter:
 
 
 # The shared options, in the order --help lists them: the values first, the limits last.
-_VALUES = (_option("var", _Var, None), _option("vars_file", _VarsFile, None))
+_VALUES = (_option("var", Var, None), _option("vars_file", VarsFile, None))
 _JSON = _option("json_output", Json, False)
+_DIGITS = _option("digits", Digits, SCALAR_DIGITS)
+MAX_DIGITS = 17  # a float64 reads back exactly from 17 significant digits: more only shows noise
 _LIMITS = (
     _option("max_nodes", MaxNodes, MAX_NODES),
     _option("max_elements", MaxElements, MAX_ELEMENTS),
@@ -94,6 +121,14 @@ def require_positive(*options: tuple[str, float]) -> None:
     for option, value in options:
         if not 0 < value < float("inf"):
             raise InputError(f"{option} must be a positive, finite number, not {value}")
+
+
+def refuse_two_outputs(json_output: bool, format_) -> None:
+    """--json and --format (an Enum) ask for two kinds of output: both given is an error, not a choice made silently."""
+    if json_output and format_ is not None:
+        raise InputError(
+            f"--json and --format {format_.value} ask for two kinds of output", hint="give one of them"
+        )
 
 
 class Limits:
@@ -143,22 +178,55 @@ class ProgramInputs:
     """What a command was given: the program text, its input values (converted once), the limits
     and whether to print JSON. (A plain class: a dataclass costs start-up time, which is measured.)"""
 
-    def __init__(self, source: str, values: dict[str, object], limits: Limits, json: bool) -> None:
+    def __init__(
+        self, source: str, values: dict[str, object], limits: Limits, json: bool, typed: Typed | None = None
+    ) -> None:
         self.source, self.values, self.limits, self.json = source, values, limits, json
+        self.typed = typed
 
     def parse(self) -> Program:
-        return self.limits.parse(self.source)
+        """The program; a `--WORD VALUE` it has no input for that looks like an option is an error."""
+        program = self.limits.parse(self.source)
+        if self.typed is not None:
+            self.typed.refuse_mistyped(program.inputs)
+        return program
 
-    def evaluate(self, program: Program | None = None, *, check: bool = False) -> Evaluation:
+    def evaluate(
+        self, program: Program | None = None, *, check: bool = False, tensor_output: bool = False
+    ) -> Evaluation:
         """Evaluate the program (parsed here unless given) at the values, warning about values it
-        never uses; `check`: the gradient check will run too (the memory judged counts it)."""
+        never uses; `check`: the gradient check will run too (the memory judged counts it);
+        `tensor_output`: a tensor output gives its values and no gradients instead of an error."""
         from ..graph.engine import evaluate_given
 
         program = self.parse() if program is None else program
-        evaluation, unused = evaluate_given(program, self.values, check=check)
+        evaluation, unused = evaluate_given(program, self.values, check=check, tensor_output=tensor_output)
         for name in unused:
             warn(f"{name} is given a value but the program never uses it")
         return evaluation
+
+
+class Typed:
+    """The `--NAME VALUE` words of a command line, kept to tell a misspelt option (`--tolerance`)
+    from an input the program does not use."""
+
+    def __init__(
+        self, command: str, options: tuple[str, ...], names: list[str], elsewhere: Elsewhere | None
+    ) -> None:
+        self.command, self.options, self.names, self.elsewhere = command, options, names, elsewhere
+
+    def refuse_mistyped(self, inputs, names: list[str] | None = None) -> None:
+        """Raise for the first name (of `names`, else all) that is no input and is an option of
+        another command or close to one of this command's; the program's inputs are always inputs."""
+        elsewhere = None
+        for name in self.names if names is None else names:
+            if name in inputs:
+                continue
+            if elsewhere is None:  # the other commands' options: loaded only on this rare path
+                elsewhere = self.elsewhere() if self.elsewhere is not None else {}
+            error = mistyped_option(name, self.command, self.options, elsewhere)
+            if error is not None:
+                raise error
 
 
 def takes_program(*, json: bool = True) -> Callable:
@@ -176,15 +244,16 @@ def takes_program(*, json: bool = True) -> Callable:
         def command(ctx: typer.Context, **options) -> None:
             json_output = options.pop("json_output", False)
             shared = {name: options.pop(name) for name in _SHARED}
-            with exit_on_error(json_output) as shown:
+            digits = options.pop("digits")
+            with exit_on_error(json_output) as shown, written_to(digits):
                 limits = Limits(
                     shared["max_nodes"], shared["max_elements"], shared["max_memory"], shared["timeout"]
                 )
                 with deadline(limits.timeout):
-                    shown.source, values = read_inputs(ctx, shared["var"], shared["vars_file"], limits)
-                    function(ProgramInputs(shown.source, values, limits, json_output), **options)
+                    shown.source, values, typed = read_inputs(ctx, shared["var"], shared["vars_file"], limits)
+                    function(ProgramInputs(shown.source, values, limits, json_output, typed), **options)
 
-        parameters = [_CONTEXT, *_VALUES, *([_JSON] if json else []), *own, *_LIMITS]
+        parameters = [_CONTEXT, *_VALUES, *([_JSON] if json else []), *own, _DIGITS, *_LIMITS]
         command.__signature__ = inspect.Signature(parameters)  # what Typer reads
         command.__annotations__ = {}
         command.__name__, command.__doc__, command.__module__ = (
@@ -197,20 +266,40 @@ def takes_program(*, json: bool = True) -> Callable:
     return decorate
 
 
+@contextmanager
+def written_to(digits: int) -> Iterator[None]:
+    """Numbers in text to `digits` significant digits (--digits) for the command's run only."""
+    if not 1 <= digits <= MAX_DIGITS:
+        raise InputError(
+            f"--digits must be from 1 to {MAX_DIGITS}, not {digits}",
+            hint=f"a float64 has at most {MAX_DIGITS} significant digits; --json gives them all",
+        )
+    previous = set_digits(digits)
+    try:
+        yield
+    finally:
+        set_digits(previous)
+
+
 def read_inputs(
     ctx: typer.Context, var: list[str] | None, vars_file: Path | None, limits: Limits
-) -> tuple[str, dict[str, object]]:
-    """The program text and the input values, from the words Typer left over, --var and --vars;
-    value files are measured against the limits before they are parsed."""
+) -> tuple[str, dict[str, object], Typed]:
+    """The program text, the input values and the `--NAME` words, from the words Typer left over,
+    --var and --vars; value files are measured against the limits before they are parsed."""
     options = tuple(name for param in ctx.command.params for name in param.opts if name.startswith("--"))
-    program_arg, pairs = split_arguments(ctx.args, options)
+    # the app's group hands down every command's options (cli/app.py), for the misplaced ones
+    elsewhere = getattr(ctx.find_root().command, "options_by_command", None)
+    program_arg, pairs = split_arguments(ctx.args, options, ctx.info_name or "", elsewhere)
+    typed = Typed(ctx.info_name or "", options, [name for name, _, _ in pairs], elsewhere)
+    typed.refuse_mistyped(inputs=(), names=[name for name in typed.names if not is_name(name)])
     source = read_program(program_arg)
     given = [*pairs, *(parse_var_option(item) for item in var or [])]
     if vars_file is not None:
         from .files import read_vars_file  # only when a file is given: start-up time matters
 
         given += read_vars_file(vars_file, max_memory=limits.max_memory)
-    return source, collect_values(given, max_elements=limits.max_elements, max_memory=limits.max_memory)
+    values = collect_values(given, max_elements=limits.max_elements, max_memory=limits.max_memory)
+    return source, values, typed
 
 
 class Shown:

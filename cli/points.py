@@ -10,10 +10,13 @@ blank CSV lines, which are skipped as in a .csv value; the line numbers stay tho
 from __future__ import annotations
 
 import json
+import math
 import sys
+from operator import itemgetter
 from pathlib import Path
 
 from ..graph.errors import BackpropError, InputError, LimitError, NameError_
+from ..graph.kernels import numpy
 from ..graph.values import read_number
 from .files import (
     LONG_LINE,
@@ -26,7 +29,7 @@ from .files import (
     read_number_text,
     unique_object,
 )
-from .render.text import warn
+from .quick_points import quick_chunk, quick_points, quick_text_chunk
 
 
 def _refuse_constant(token: str):
@@ -46,6 +49,7 @@ class Chunk:
         self.lines: list[int] = []  # the line number of every row, in order
         self.columns = columns  # name -> values of the good rows
         self.errors: dict[int, BackpropError] = {}  # row index -> what was wrong
+        self.carried: dict[int, dict] = {}  # row index -> its names that are not inputs, as given
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -78,18 +82,21 @@ def _long_line_hint(limit: int) -> str:
 
 
 def _jsonl_rows(stream, limit: int, close: bool):
+    """Lists of (line number, its bytes or a LimitError): the lines each read ends, parsed a chunk
+    at a time (chunks). None after a read only when more may be slow to come (not a file)."""
     number = 0
     try:
-        for raw in bounded_lines(stream, limit):
-            if raw is None:
-                yield None
+        flush = not _regular_file(stream)
+        for block in bounded_lines(stream, limit, blocks=True):
+            if block is None:
+                if flush:
+                    yield None
                 continue
-            number += 1
-            if raw is LONG_LINE:
-                message = f"line {number} is longer than the limit of {limit:,} bytes"
-                yield number, LimitError(message, hint=_long_line_hint(limit))
-            else:
-                yield number, _parse_json_point(raw, number)
+            rows = list(zip(range(number + 1, number + 1 + len(block)), block))
+            number += len(block)
+            if LONG_LINE in block:
+                rows = [(n, _long_line(n, limit) if raw is LONG_LINE else raw) for n, raw in rows]
+            yield rows
     except OSError as failure:  # a directory, a device that refuses reads
         raise InputError(
             f"cannot read the points after line {number}: {failure.strerror or failure}"
@@ -97,6 +104,22 @@ def _jsonl_rows(stream, limit: int, close: bool):
     finally:
         if close:
             stream.close()
+
+
+def _long_line(number: int, limit: int) -> LimitError:
+    message = f"line {number} is longer than the limit of {limit:,} bytes"
+    return LimitError(message, hint=_long_line_hint(limit))
+
+
+def _regular_file(stream) -> bool:
+    """Whether the stream reads a file on disk (all there: no need to answer as lines come)."""
+    import os
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # io.BytesIO has no fileno
+        return False
 
 
 def _parse_json_point(raw: bytes, number: int):
@@ -176,8 +199,7 @@ def _npy_rows(path: Path, columns: str | None):
         ) from None
     if array.dtype.names:
         names = list(array.dtype.names)
-        get = lambda row, i: row[names[i]]  # noqa: E731
-        rows = array.reshape(-1)
+        array = array.reshape(-1)
     else:
         if array.ndim != 2 or not columns:
             raise InputError(
@@ -187,71 +209,127 @@ def _npy_rows(path: Path, columns: str | None):
         names = [name.strip() for name in columns.split(",")]
         if len(names) != array.shape[1]:
             raise InputError(f"--columns names {len(names)} columns; {path.name} has {array.shape[1]}")
-        get = lambda row, i: row[i]  # noqa: E731
-        rows = array
-    for number, row in enumerate(rows, start=1):
-        yield number, {name: float(get(row, i)) for i, name in enumerate(names)}
+    for start in range(0, len(array), NPY_BLOCK):
+        part = array[start : start + NPY_BLOCK]
+        columns = (
+            [part[name] for name in names] if array.dtype.names else [part[:, i] for i in range(len(names))]
+        )
+        yield NpyBlock(start + 1, names, columns)
 
 
-def chunks(rows, size: int, needed: set[str]):
-    """Group rows into Chunks of at most `size`, flushing early when the input has no more ready;
-    at the end, one warning for every name given that is not an input."""
-    piece = Chunk(columns={name: [] for name in needed})
-    unknown = _UnknownNames()
+NPY_BLOCK = 1 << 16
+"""Rows of a .npy file taken from its memory map at a time."""
+
+
+class NpyBlock:
+    """Rows of a .npy file from `first` on, as its columns (slices of the memory map)."""
+
+    def __init__(self, first: int, names: list[str], columns: list) -> None:
+        self.first, self.names, self.columns = first, names, columns
+
+    def rows(self, start: int, stop: int) -> list:
+        """(line number, {name: value}) for rows start to stop, to be read one by one."""
+        lists = [column[start:stop].tolist() for column in self.columns]
+        return [
+            (self.first + start + k, {name: float(values[i]) for i, name in enumerate(self.names)})
+            for k, values in enumerate(zip(*lists, strict=True))
+        ]
+
+    def chunks(self, size: int, needed: set[str], fixed: frozenset[str]):
+        """Chunks of the block's rows: sliced straight into columns when its names are the inputs
+        needed and its numbers all finite, else read one by one, as a JSON line is."""
+        np = numpy()
+        length = len(self.columns[0]) if self.columns else 0
+        for start in range(0, length, size):
+            stop = min(start + size, length)
+            if set(self.names) == needed:
+                columns = {
+                    name: np.asarray(column[start:stop], dtype=np.float64)
+                    for name, column in zip(self.names, self.columns, strict=True)
+                }
+                if all(np.isfinite(column).all() for column in columns.values()):
+                    piece = Chunk(columns=columns)
+                    piece.lines = list(range(self.first + start, self.first + stop))
+                    yield piece
+                    continue
+            yield _chunk(self.rows(start, stop), needed, fixed)
+
+
+def chunks(rows, size: int, needed: set[str], fixed: frozenset[str] = frozenset()):
+    """Group rows into Chunks of at most `size`, flushing early when the input has no more ready.
+    `fixed` are the inputs given on the command line, which a point may not give again; a point's
+    other names that are not inputs (`student`, `id`) are carried into its output line. A row's
+    point may be a JSON line's bytes, parsed here a chunk at a time (cli/quick_points.py)."""
+    held: list = []
     for row in rows:
         if row is None:
-            if len(piece):
-                yield piece
-                piece = Chunk(columns={name: [] for name in needed})
+            if held:
+                yield _chunk(held, needed, fixed)
+                held = []
             continue
-        number, point = row
-        problem = point if isinstance(point, BackpropError) else _point_problem(point, needed, number)
-        index = len(piece.lines)
+        if type(row) is NpyBlock:  # the chunks of a .npy file stand alone: no row is held
+            yield from row.chunks(size, needed, fixed)
+            continue
+        if type(row) is list:  # the rows of one read
+            held += row
+        else:
+            held.append(row)
+        while len(held) >= size:
+            yield _chunk(held[:size], needed, fixed)
+            held = held[size:]
+    if held:
+        yield _chunk(held, needed, fixed)
+
+
+def _chunk(rows: list, needed: set[str], fixed: frozenset[str]) -> Chunk:
+    """The Chunk of these rows: the quickly read points' values in one array, the others one by one."""
+    np = numpy()
+    names = list(needed)
+    quick = quick_chunk(rows, names)
+    if quick is None:
+        quick = quick_text_chunk(rows, names, needed)
+    if quick is not None:  # every row a point of plain numbers: no row looked at alone
+        piece = Chunk(columns=dict(zip(names, quick, strict=True)))
+        piece.lines = list(map(itemgetter(0), rows))
+        return piece
+    quick = quick_points(rows, names, needed)
+    piece = Chunk(columns={})
+    values: list = []
+    for index, ((number, point), numbers) in enumerate(zip(rows, quick, strict=True)):
         piece.lines.append(number)
+        if numbers is not None:
+            values.append(numbers)
+            continue
+        if type(point) is bytes:
+            point = _parse_json_point(point, number)
+        if isinstance(point, BackpropError):
+            piece.errors[index] = point
+            continue
+        problem = _point_problem(point, needed, number, fixed)
+        carried = {
+            name: value
+            for name, value in point.items()
+            if name not in needed and name not in fixed and _finite_json(value)
+        }
+        if carried:
+            piece.carried[index] = carried
         if problem is not None:
             piece.errors[index] = problem
         else:
-            if len(point) > len(needed):  # every input is there, so some key is not one
-                unknown.add(point, needed)
-            for name in needed:
-                piece.columns[name].append(float(point[name]))
-        if len(piece) >= size:
-            yield piece
-            piece = Chunk(columns={name: [] for name in needed})
-    if len(piece):
-        yield piece
-    unknown.warn()
+            values.append(tuple(float(point[name]) for name in names))
+    table = np.array(values, dtype=np.float64).reshape(len(values), len(names))
+    piece.columns = {name: table[:, i] for i, name in enumerate(names)}
+    return piece
 
 
-class _UnknownNames:
-    """The names given that are not inputs of the program, in the order first seen, for one warning
-    (a warning a name printed 65 MB for a line of 10⁶ keys). At most CAP are remembered."""
-
-    SHOWN, CAP = 5, 100_000
-
-    def __init__(self) -> None:
-        self.names: dict[str, None] = {}
-        self.more = False  # more distinct names than CAP
-
-    def add(self, point: dict, needed: set[str]) -> None:
-        for name in point:
-            if name not in needed and name not in self.names:
-                if len(self.names) >= self.CAP:
-                    self.more = True
-                    return
-                self.names[name] = None
-
-    def warn(self) -> None:
-        count = len(self.names)
-        if count == 1:
-            warn(f"ignoring {next(iter(self.names))}: the program has no input of that name")
-        elif count:
-            shown = ", ".join(list(self.names)[: self.SHOWN]) + (", …" if count > self.SHOWN else "")
-            many = f"more than {count:,}" if self.more else f"{count:,}"
-            warn(f"ignoring {many} names that are not inputs of the program: {shown}")
-
-
-def _point_problem(point: dict, needed: set[str], number: int) -> BackpropError | None:
+def _point_problem(point: dict, needed: set[str], number: int, fixed: frozenset[str]) -> BackpropError | None:
+    clash = [name for name in point if name in fixed]
+    if clash:
+        return InputError(
+            f"line {number}: {', '.join(clash)} {'is' if len(clash) == 1 else 'are'} fixed on the command line "
+            "for every point, and given here too",
+            hint="drop the column from the points, or the fixed value from the command line",
+        )
     missing = sorted(needed - point.keys())
     if missing:
         return NameError_(
@@ -268,4 +346,24 @@ def _point_problem(point: dict, needed: set[str], number: int) -> BackpropError 
             read_number_text(value) if isinstance(value, str) else read_number(value)
         except ValueError as failure:
             return InputError(f"line {number}: the value of {name} {failure}: {str(value)[:40]!r}")
+    for name, value in point.items():
+        if name not in needed and not _finite_json(value):
+            return InputError(
+                f"line {number}: the value of {name} holds a number too large for a float64",
+                hint="strict JSON output cannot carry it: write it as a string",
+            )
     return None
+
+
+def _finite_json(value) -> bool:
+    """True if no float in a JSON value (nested lists and objects, walked with a stack) is inf."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return True

@@ -6,18 +6,21 @@ elementwise on scalars, so point k of every node depends only on point k of its 
 where anything is not finite are evaluated again one by one, which gives them the exact error
 (the subexpression and the values that reached it) that `eval` would print.
 
-The points' arrays compute exp, log, sin, cos, tan, tanh and powers with the C library's functions,
+The points' arrays compute exp, log, sin, cos, tan, tanh, powers and the other elementary functions
+(log2, log10, log1p, sinh, cosh, asin, acos, atan) with the C library's functions,
 one element at a time, as `eval` computes them on floats: NumPy's vectorised kernels differ from
 those in the last bits (tanh by 2 ulp, and its gradient 1 − tanh² by 2.2e-16 where tanh rounds to
 ±1), and a batch answers exactly what `eval` answers at the same point. The cost, ~0.1 µs an
-element a function (measured; NumPy's take 2 ns), is small beside reading and writing a point (~20 µs).
+element a function (measured; NumPy's take 2 ns), is small beside reading and writing a point
+(~2 µs, columnar) for a program of one or two such functions; one of many spends most of its
+time in them.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from . import kernels
@@ -47,6 +50,7 @@ class PointResult:
     error: BackpropError | None = None
     check: CheckReport | None = None
     kinks: list[Kink] | None = None  # the point's kinks (engine.kink_points), None when it has none
+    nodes: list[tuple] | None = None  # with `nodes`: (value, grad or None) of every node, by id
 
 
 def evaluate_batch(
@@ -57,51 +61,111 @@ def evaluate_batch(
     eps: float = DEFAULT_EPS,
     tol: float = DEFAULT_TOL,
     size: int | None = None,
+    nodes: bool = False,
 ) -> list[PointResult]:
     """Evaluate at every point given by `columns` (input name -> 1-D array of equal lengths).
 
     `size` is the number of points, needed only when there are no columns (a program without
     inputs, evaluated once per point all the same); it defaults to the columns' length, else 1.
+    `nodes`: every result also holds every node's value and gradient (grad None for a constant).
     """
+    batch = evaluate_columns(program, columns, check=check, eps=eps, tol=tol, size=size, nodes=nodes)
+    return [batch.result(k) for k in range(batch.size)]
+
+
+@dataclass
+class BatchColumns:
+    """The outcome at every point of a chunk, as columns: the value and each gradient over the
+    points, and the points evaluated one by one (`alone`: not finite somewhere, a check the
+    vectorised slope cannot decide, or a program that cannot share a pass), whose results hold."""
+
+    size: int
+    value: object = None  # float64 array over the points (None when every point is alone)
+    gradients: dict | None = None  # input name -> float64 array
+    alone: dict[int, PointResult] = field(default_factory=dict)
+    checks: list | None = None  # with `check`: each point's CheckReport (None for one alone)
+    kinks: dict[int, list[Kink]] = field(default_factory=dict)  # the points at a kink, with their kinks
+    nodes: list | None = None  # with `nodes`: every node's (values, grads or None) over the points
+
+    def plain(self, k: int) -> bool:
+        """Whether point k is its value and gradients alone (not evaluated alone, not at a kink)."""
+        return k not in self.alone and k not in self.kinks
+
+    def result(self, k: int) -> PointResult:
+        """Point k's PointResult, as evaluate_batch gives it."""
+        if k in self.alone:
+            return self.alone[k]
+        return PointResult(
+            value=float(self.value[k]),
+            gradients={name: float(grad[k]) for name, grad in self.gradients.items()},
+            check=None if self.checks is None else self.checks[k],
+            kinks=self.kinks.get(k),
+            nodes=None
+            if self.nodes is None
+            else [(v[k], None if g is None else g[k]) for v, g in self.nodes],
+        )
+
+
+def evaluate_columns(
+    program: Program,
+    columns: Mapping[str, object],
+    *,
+    check: bool = False,
+    eps: float = DEFAULT_EPS,
+    tol: float = DEFAULT_TOL,
+    size: int | None = None,
+    nodes: bool = False,
+) -> BatchColumns:
+    """evaluate_batch's points as columns (BatchColumns), without an object per point."""
     np = kernels.numpy()
     check_inputs(program, {name: 0.0 for name in columns})
     if size is None:
         size = len(next(iter(columns.values()))) if columns else 1
     points = _libm_array()
     inputs = {name: np.asarray(columns[name], dtype=np.float64).view(points) for name in program.inputs}
+    alone = lambda ks: {k: _one_point(program, inputs, k, check, eps, tol, nodes) for k in ks}  # noqa: E731
     if not _vectorisable(program):
-        return [_one_point(program, inputs, k, check, eps, tol) for k in range(size)]
+        return BatchColumns(size, alone=alone(range(size)))
     try:
         with np.errstate(all="ignore"):
             values = forward(program, inputs, strict=False)
             grads = backward(program, values, strict=False)
     except (BackpropError, ArithmeticError, ValueError):
-        return [_one_point(program, inputs, k, check, eps, tol) for k in range(size)]
+        return BatchColumns(size, alone=alone(range(size)))
 
     good = np.ones(size, dtype=bool)
     for array in (*values, *grads, *inputs.values()):
         if isinstance(array, np.ndarray):
             good &= np.isfinite(array)
     evaluation = Evaluation(program, inputs, values, grads)
-    output = np.broadcast_to(evaluation.value, (size,))
-    gradients = {name: np.broadcast_to(grad, (size,)) for name, grad in evaluation.gradients.items()}
+    output = np.broadcast_to(evaluation.value, (size,)).view(np.ndarray)
+    gradients = {
+        name: np.broadcast_to(grad, (size,)).view(np.ndarray) for name, grad in evaluation.gradients.items()
+    }
     reports = _vector_check(program, inputs, gradients, size, eps, tol) if check else None
+    if reports is not None:
+        good &= np.array([report is not None for report in reports], dtype=bool)
+    redo = np.flatnonzero(~good).tolist()
     kinked = _kinks_by_point(program, values, grads, size)
+    for k in redo:
+        kinked.pop(k, None)
+    by_node = _node_columns(evaluation, size) if nodes else None
+    return BatchColumns(size, output, gradients, alone(redo), reports, kinked, by_node)
 
-    results = []
-    for k in range(size):
-        if not good[k] or (reports is not None and reports[k] is None):
-            results.append(_one_point(program, inputs, k, check, eps, tol))
-            continue
-        results.append(
-            PointResult(
-                value=float(output[k]),
-                gradients={name: float(grad[k]) for name, grad in gradients.items()},
-                check=None if reports is None else reports[k],
-                kinks=kinked.get(k),
+
+def _node_columns(evaluation: Evaluation, size: int) -> list[tuple[list, list | None]]:
+    """Every node's values and gradients over the chunk's points, as lists of floats."""
+    np = kernels.numpy()
+    columns = []
+    for node_id, value in enumerate(evaluation.values):
+        grad = evaluation.grad_of(node_id)
+        columns.append(
+            (
+                np.broadcast_to(value, (size,)).tolist(),
+                None if grad is None else np.broadcast_to(grad, (size,)).tolist(),
             )
         )
-    return results
+    return columns
 
 
 def _vectorisable(program: Program) -> bool:
@@ -110,7 +174,9 @@ def _vectorisable(program: Program) -> bool:
     return program.all_elementwise() and all(type(c) is float for c in program.constants.values())
 
 
-def _one_point(program: Program, inputs: Mapping, k: int, check: bool, eps: float, tol: float) -> PointResult:
+def _one_point(
+    program: Program, inputs: Mapping, k: int, check: bool, eps: float, tol: float, nodes: bool = False
+) -> PointResult:
     """The scalar path for one point: exact errors, and the check with its kink handling."""
     point = {name: float(column[k]) for name, column in inputs.items()}
     try:
@@ -120,7 +186,10 @@ def _one_point(program: Program, inputs: Mapping, k: int, check: bool, eps: floa
     report = gradient_check(evaluation, eps=eps, tol=tol) if check else None
     kinks = kink_points(program, evaluation.values, evaluation.grads) or None
     value, gradients = float(evaluation.value), dict(evaluation.gradients)
-    return PointResult(value=value, gradients=gradients, check=report, kinks=kinks)
+    each = None
+    if nodes:
+        each = [(value, evaluation.grad_of(i)) for i, value in enumerate(evaluation.values)]
+    return PointResult(value=value, gradients=gradients, check=report, kinks=kinks, nodes=each)
 
 
 def _kinks_by_point(program: Program, values: list, grads: list, size: int) -> dict[int, list[Kink]]:
@@ -209,6 +278,8 @@ def _libm_array():
     np = kernels.numpy()
     libm = {np.exp: math.exp, np.log: math.log, np.sin: math.sin, np.cos: math.cos}
     libm |= {np.tan: math.tan, np.tanh: math.tanh, np.power: math.pow}
+    libm |= {np.log2: math.log2, np.log10: math.log10, np.log1p: math.log1p, np.sinh: math.sinh}
+    libm |= {np.cosh: math.cosh, np.arcsin: math.asin, np.arccos: math.acos, np.arctan: math.atan}
 
     def plain(x):
         return x.view(np.ndarray) if isinstance(x, LibmArray) else x

@@ -220,10 +220,14 @@ class NodeResult(NamedTuple):
 
 
 class Evaluation:
-    """A program evaluated at one point: every node's value and gradient."""
+    """A program evaluated at one point: every node's value and gradient (none if grads is None)."""
 
-    def __init__(self, program: Program, inputs: dict[str, object], values: list, grads: list) -> None:
-        self.program, self.inputs, self.values, self.grads = program, inputs, values, grads
+    def __init__(
+        self, program: Program, inputs: dict[str, object], values: list, grads: list | None = None
+    ) -> None:
+        self.has_gradients = grads is not None
+        self.program, self.inputs, self.values = program, inputs, values
+        self.grads = grads if grads is not None else [None] * len(values)
 
     @property
     def value(self):
@@ -250,12 +254,25 @@ class Evaluation:
 
     def grad_of(self, node: int | str):
         """dL/d(node), the node by id or by its name in the table (`"c"`, an input's own name);
-        0 for a node that does not reach the output; None for a constant."""
+        0 for a node that does not reach the output; None for a constant, or for every node when
+        the output is a tensor (has_gradients false)."""
         node_id = node if isinstance(node, int) else self.node_id(node)
         grad = self.grads[node_id]
-        if grad is None and self.program.needs_grad[node_id]:
+        if grad is None and self.has_gradients and self.program.needs_grad[node_id]:
             return 0.0 * self.values[node_id]
         return grad
+
+    @property
+    def no_gradients_note(self) -> str | None:
+        """Why there are no gradients (the output is a tensor), or None when there are."""
+        if self.has_gradients:
+            return None
+        program = self.program
+        output = program.names.get(program.output) or program.expr(program.output, limit=40)
+        return (
+            f"no gradients: the output {output} is a tensor of {kernels.describe_shape(self.value.shape)}; "
+            "gradients need a scalar output — reduce it, e.g. sum(...)"
+        )
 
     def node_id(self, name: str) -> int:
         """The id of the node with this name in the table; a NamingError lists the names."""
@@ -284,23 +301,27 @@ class Evaluation:
         ]
 
 
-def evaluate(program: Program, inputs: Mapping[str, object]) -> Evaluation:
-    """Forward and backward at one point (inputs must already be checked)."""
+def evaluate(program: Program, inputs: Mapping[str, object], *, tensor_output: bool = False) -> Evaluation:
+    """Forward and backward at one point (inputs must already be checked). A tensor output raises,
+    unless `tensor_output`: then only the values are computed (has_gradients false)."""
     values = forward(program, inputs)
     output = values[program.output]
     if type(output) is not float:
-        raise failures.not_scalar(program, output)
+        if not tensor_output:
+            raise failures.not_scalar(program, output)
+        return Evaluation(program, dict(inputs), values)
     return Evaluation(program, dict(inputs), values, backward(program, values))
 
 
 def evaluate_given(
-    program: Program, given: Mapping[str, object], *, check: bool = False
+    program: Program, given: Mapping[str, object], *, check: bool = False, tensor_output: bool = False
 ) -> tuple[Evaluation, list[str]]:
     """Check the given values (a missing, clashing or non-finite one raises) and the limits (with
-    `check`, for a gradient check too), then evaluate at them; returns the evaluation and the given
-    names the program never uses."""
+    `check`, for a gradient check too), then evaluate at them (a tensor output: see evaluate);
+    returns the evaluation and the given names the program never uses."""
     unused = check_inputs(program, given, check=check)
-    return evaluate(program, {name: given[name] for name in program.inputs}), unused
+    inputs = {name: given[name] for name in program.inputs}
+    return evaluate(program, inputs, tensor_output=tensor_output), unused
 
 
 def kinks(program: Program, values: list) -> list[int]:

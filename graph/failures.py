@@ -32,10 +32,12 @@ def no_value(program: Program, missing: list[str]) -> NameError_:
     first = program.inputs[missing[0]]
     options = " ".join(f"--{name} VALUE" for name in missing)
     named = missing[0] if len(missing) == 1 else "NAME"
-    error = NameError_(
-        f"no value for {', '.join(missing)}",
-        hint=f"pass {options} (or --var {named}=VALUE)",
-    ).at(program.source, program.starts[first], program.ends[first])
+    hint = f"pass {options} (or --var {named}=VALUE)"
+    if "E" in missing:  # E^x: Euler's number is the lower-case constant
+        hint = f"for Euler's number write e (e**x) or exp(x); else {hint}"
+    error = NameError_(f"no value for {', '.join(missing)}", hint=hint).at(
+        program.source, program.starts[first], program.ends[first]
+    )
     keywords = ", ".join(f"{name}=…" for name in missing)
     error.library_hint = (
         f"give evaluate() {keywords}, or a mapping with {'it' if len(missing) == 1 else 'them'}"
@@ -160,7 +162,7 @@ def undefined_derivative(program: Program, node_id: int, values: list) -> Domain
     message = f"the derivative of {expr} is not finite here"
     if program.inputs_of(node_id):
         message += f" ({_describe_inputs(program, node_id, values)})"
-    hint = "no finite slope exists at this point (sqrt at 0, or a power of a negative base with respect to its exponent); move the input off it"
+    hint = "no finite slope exists at this point (sqrt at 0, asin or acos at ±1, or a power of a negative base with respect to its exponent); move the input off it"
     return DomainError(message, hint=hint).at(program.source, program.starts[node_id], program.ends[node_id])
 
 

@@ -34,6 +34,14 @@ sin = _unary(math.sin, "sin")
 cos = _unary(math.cos, "cos")
 tan = _unary(math.tan, "tan")
 tanh = _unary(math.tanh, "tanh")
+log2 = _unary(math.log2, "log2")
+log10 = _unary(math.log10, "log10")
+log1p = _unary(math.log1p, "log1p")
+sinh = _unary(math.sinh, "sinh")
+cosh = _unary(math.cosh, "cosh")
+asin = _unary(math.asin, "arcsin")
+acos = _unary(math.acos, "arccos")
+atan = _unary(math.atan, "arctan")
 
 
 def where(condition, if_true, if_false):

@@ -12,6 +12,13 @@ Every op is a class used as a namespace (its functions take no `self`) registere
         or data that is not trained), the engine passes which do, and the rule may skip the other
         and return None for it (matmul's g @ yᵀ for a data matrix is the costly one).
 
+    adjoint(g, out, *inputs) -> one term per input
+        The vjp once more, written as terms (graph/terms.py) rather than computed: g, out and the
+        inputs are Terms, combined with + - * / ** @ .T and `x.fn("cos")`, so that `backprop diff`
+        can print the backward pass as a program. A kink is written with sign(), the same
+        convention vjp takes (relu' = sign(relu(x)), 0 at 0). `diff` refuses a program with an op
+        that has none (a test lists them).
+
 Optional functions:
     kink(*inputs) -> bool, or an array of bools for tensors
             True where the derivative is a convention rather than a limit (relu at 0): there
@@ -62,6 +69,9 @@ class Add:
     def vjp(g, out, x, y):
         return g, g
 
+    def adjoint(g, out, x, y):
+        return g, g
+
     def local(out, x, y):
         return "1", "1"
 
@@ -71,6 +81,9 @@ class Sub:
     forward = operator.sub  # x - y
 
     def vjp(g, out, x, y):
+        return g, -g
+
+    def adjoint(g, out, x, y):
         return g, -g
 
     def local(out, x, y):
@@ -84,6 +97,9 @@ class Mul:
     def vjp(g, out, x, y, wants=ALL):
         return g * y if wants[0] else None, g * x if wants[1] else None
 
+    def adjoint(g, out, x, y):
+        return y * g, x * g
+
     def local(out, x, y):
         return y, x
 
@@ -96,6 +112,9 @@ class Div:
         # d(x/y)/dx = 1/y,  d(x/y)/dy = -x/y² = -out/y
         return g / y if wants[0] else None, -g * out / y if wants[1] else None
 
+    def adjoint(g, out, x, y):
+        return g / y, -(x * g) / y**2
+
     def local(out, x, y):
         return f"1/{y}", f"-{x}/{y}²"
 
@@ -105,6 +124,9 @@ class Neg:
     forward = operator.neg  # -x
 
     def vjp(g, out, x):
+        return (-g,)
+
+    def adjoint(g, out, x):
         return (-g,)
 
     def local(out, x):
@@ -131,6 +153,11 @@ class Pow:
         dx = g * k.power_slope(x, y) if wants[0] else None
         return dx, g * out * k.log_of_base(x) if wants[1] else None
 
+    def adjoint(g, out, x, y):
+        # ln x as log_of_base takes it: 0 at x = 0, where max(x, 1 - |sign x|) is 1 (and x elsewhere)
+        base = x if x.is_const() and x.value > 0 else x.fn("max", 1 - x.fn("sign").fn("abs"))
+        return y * x ** (y - 1) * g, out * base.fn("log") * g
+
     def local(out, x, y):
         return power_rule_text(x, y), f"{out}·ln({x})"
 
@@ -146,6 +173,9 @@ class Exp:
     def vjp(g, out, x):
         return (g * out,)
 
+    def adjoint(g, out, x):
+        return (out * g,)
+
     def local(out, x):
         return (f"exp({x})",)
 
@@ -160,6 +190,9 @@ class Log:
     def vjp(g, out, x):
         return (g / x,)
 
+    def adjoint(g, out, x):
+        return (g / x,)
+
     def local(out, x):
         return (f"1/{x}",)
 
@@ -171,6 +204,9 @@ class Sqrt:
 
     def vjp(g, out, x):
         return (g / (2.0 * out),)
+
+    def adjoint(g, out, x):
+        return (g / (2 * out),)
 
     def local(out, x):
         return (f"1/(2·sqrt({x}))",)
@@ -184,6 +220,9 @@ class Sin:
     def vjp(g, out, x):
         return (g * k.cos(x),)
 
+    def adjoint(g, out, x):
+        return (x.fn("cos") * g,)
+
     def local(out, x):
         return (f"cos({x})",)
 
@@ -195,6 +234,9 @@ class Cos:
 
     def vjp(g, out, x):
         return (-g * k.sin(x),)
+
+    def adjoint(g, out, x):
+        return (-(x.fn("sin") * g),)
 
     def local(out, x):
         return (f"-sin({x})",)
@@ -208,6 +250,9 @@ class Tan:
     def vjp(g, out, x):
         return (g * (1.0 + out * out),)  # tan' = 1 + tan²
 
+    def adjoint(g, out, x):
+        return ((1 + out**2) * g,)
+
     def local(out, x):
         return (f"1 + {out}²",)
 
@@ -219,6 +264,9 @@ class Tanh:
 
     def vjp(g, out, x):
         return (g * (1.0 - out * out),)  # tanh' = 1 - tanh²
+
+    def adjoint(g, out, x):
+        return ((1 - out**2) * g,)
 
     def local(out, x):
         return (f"1 - {out}²",)
@@ -236,6 +284,9 @@ class Sigmoid:
     def vjp(g, out, x):
         return (g * out * (1.0 - out),)  # σ' = σ(1 - σ)
 
+    def adjoint(g, out, x):
+        return (out * (1 - out) * g,)
+
     def local(out, x):
         return (f"{out}·(1 - {out})",)
 
@@ -250,6 +301,9 @@ class Relu:
 
     def vjp(g, out, x):
         return (k.where(x > 0.0, g, 0.0),)  # relu'(0) = 0, as in the lecture
+
+    def adjoint(g, out, x):
+        return (x.fn("sign").fn("relu") * g,)  # relu(sign(x)): 1 for x > 0, else 0
 
     def local(out, x):
         return (f"[{x} > 0]",)
@@ -268,6 +322,9 @@ class Abs:
 
     def vjp(g, out, x):
         return (g * k.sign(x),)  # abs'(0) = 0
+
+    def adjoint(g, out, x):
+        return (x.fn("sign") * g,)
 
     def local(out, x):
         return (f"sign({x})",)
@@ -288,6 +345,10 @@ class Max:
         share = k.where(x > y, 1.0, k.where(x == y, 0.5, 0.0))  # x's share: a tie splits it equally
         return g * share, g * (1.0 - share)
 
+    def adjoint(g, out, x, y):
+        step = (x - y).fn("sign")  # x's share is 1, 0, or ½ on a tie
+        return (step + 1) / 2 * g, (1 - step) / 2 * g
+
     def local(out, x, y):
         return f"[{x} > {y}] + ½·[{x} = {y}]", f"[{y} > {x}] + ½·[{x} = {y}]"  # a tie: ½ each
 
@@ -307,6 +368,10 @@ class Min:
         share = k.where(x < y, 1.0, k.where(x == y, 0.5, 0.0))  # x's share: a tie splits it equally
         return g * share, g * (1.0 - share)
 
+    def adjoint(g, out, x, y):
+        step = (x - y).fn("sign")  # x's share is 1 when x < y, 0, or ½ on a tie
+        return (1 - step) / 2 * g, (step + 1) / 2 * g
+
     def local(out, x, y):
         return f"[{x} < {y}] + ½·[{x} = {y}]", f"[{y} < {x}] + ½·[{x} = {y}]"  # a tie: ½ each
 
@@ -317,6 +382,7 @@ class Min:
         return (1.0, 0.0), (1.0, 0.0)  # an input is the min once it moves below the other
 
 
-# The tensor ops (literals, subscripts, @, reductions, softmax) are in tensor_ops.py; importing it
-# here puts them in the tables after these, so `from .ops import OPS` always sees every op.
-from . import tensor_ops  # noqa: E402, F401
+# The tensor ops are in tensor_ops.py, more elementary functions (log2, asin, softplus…) in elementary.py,
+# the step sign(x) that `backprop diff` writes kinks with in steps.py; importing them here puts them
+# in the tables after these, so `from .ops import OPS` sees every op.
+from . import elementary, steps, tensor_ops  # noqa: E402, F401

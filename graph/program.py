@@ -292,9 +292,18 @@ def _place(source: str, offset: int) -> str:
 
 
 def _letters(taken: set[str]):
-    """a, b, …, z, aa, ab, … (spreadsheet style), skipping the names in `taken`."""
+    """a, b, …, z, then aa, ab, …, az, ba, … (spreadsheet columns: alphabetical, so a reader finds
+    a label's place), skipping the names in `taken` and every letter that begins a user's name
+    followed by digits (no `b` beside inputs `b1`, `b2`; no `h` beside `h1` or `H_1`)."""
+    import re
+
+    skipped = set(taken)
+    for name in (name for name in taken if name[-1:].isdigit()):
+        numbered = re.fullmatch(r"([A-Za-z]+)_?[0-9]+", name)
+        if numbered:
+            skipped.add(numbered[1].lower())
     for size in itertools.count(1):
         for letters in itertools.product("abcdefghijklmnopqrstuvwxyz", repeat=size):
             label = "".join(letters)
-            if label not in taken:
+            if label not in skipped:
                 yield label

@@ -14,7 +14,7 @@ class Op:
 
     __slots__ = (
         "name", "arity", "forward", "vjp", "symbol", "domain", "kink", "sides", "local",
-        "callable_by_name", "max_arity", "static_from", "elementwise", "wants", "shape",
+        "callable_by_name", "max_arity", "static_from", "elementwise", "wants", "shape", "adjoint",
     )  # fmt: skip
 
     def __init__(
@@ -34,6 +34,7 @@ class Op:
         static_from: int | None = None,
         elementwise: bool = False,
         shape: Callable | None = None,
+        adjoint: Callable | None = None,
     ) -> None:
         self.name, self.arity, self.forward, self.vjp = name, arity, forward, vjp
         self.symbol, self.domain, self.kink, self.local = symbol, domain, kink, local
@@ -41,6 +42,7 @@ class Op:
         self.callable_by_name, self.static_from, self.elementwise = callable_by_name, static_from, elementwise
         self.max_arity = arity if max_arity == -1 else max_arity
         self.shape = shape  # the output's shape from the inputs' (None: elementwise, or a leaf)
+        self.adjoint = adjoint  # the vjp written as terms (graph/terms.py), for `backprop diff`
         # True if vjp takes `wants` (which inputs need a gradient), read from its code object.
         code = getattr(vjp, "__code__", None)
         self.wants = code is not None and "wants" in code.co_varnames[: code.co_argcount]
@@ -99,8 +101,8 @@ def op(
     static_from: int | None = None,
     elementwise: bool = False,
 ):
-    """Register the decorated class's `forward`/`vjp` (and optional `kink`, `sides`, `local`, `shape`)
-    as the op `name`.
+    """Register the decorated class's `forward`/`vjp` (and optional `kink`, `sides`, `local`, `shape`,
+    `adjoint`) as the op `name`.
 
     symbol       the infix spelling (`+`) for rendering; ops without one are called as functions `exp(x)`.
     domain       what the inputs must satisfy, said in words, for the error when forward fails.
@@ -128,6 +130,7 @@ def op(
             sides=getattr(namespace, "sides", None),
             local=getattr(namespace, "local", None),
             shape=getattr(namespace, "shape", None),
+            adjoint=getattr(namespace, "adjoint", None),
             callable_by_name=function,
         )
         if name in OPS:

@@ -30,7 +30,7 @@ from .engine import Evaluation, fit_gradient
 from .notation import factor, operand
 from .ops import CONST, Op
 from .program import Program
-from .values import SCALAR_DIGITS, value_text
+from .values import scalar_digits, value_text
 
 
 @dataclass(frozen=True)
@@ -292,8 +292,9 @@ class Scaled(NamedTuple):
         except OverflowError:
             return None
 
-    def text(self, digits: int = SCALAR_DIGITS) -> str:
-        """To `digits` significant digits, as value_text writes a float; `not finite` for inf or nan."""
+    def text(self, digits: int | None = None) -> str:
+        """To `digits` significant digits (else --digits' setting), as value_text writes a float; `not finite` for inf or nan."""
+        digits = scalar_digits() if digits is None else digits
         value = self.as_float()
         if value is not None:
             return f"{value + 0.0:.{digits}g}"

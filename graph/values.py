@@ -168,25 +168,42 @@ def _describe(item: object) -> str:
 
 # -- how a value is written: the one formatter of every table, trace, drawing and message -------
 
-SCALAR_DIGITS = 6  # significant digits of a scalar, and of every element with `full`
+SCALAR_DIGITS = 6  # significant digits of a scalar, and of every element with `full` (--digits: set_digits)
 COMPACT_ELEMENTS = 12
 """A tensor of at most this many elements is written on one line; a larger one as its shape and
 min/mean/max (--full prints every tensor whole after the tables)."""
 COMPACT_DIGITS = 4  # significant digits of a tensor's elements on one line
 
 
+_digits = SCALAR_DIGITS  # what this run writes: the command line's --digits, else SCALAR_DIGITS
+
+
+def set_digits(digits: int) -> int:
+    """Write scalars (and tensors' elements with `full`) to `digits` significant digits from now
+    on; a one-line tensor's elements to at most COMPACT_DIGITS. Returns the setting it replaces."""
+    global _digits
+    previous, _digits = _digits, digits
+    return previous
+
+
+def scalar_digits() -> int:
+    """The significant digits a scalar is written to (6 unless --digits said otherwise)."""
+    return _digits
+
+
 def value_text(value, full: bool = False) -> str:
-    """A value for people. A scalar: 6 significant digits. A tensor of at most COMPACT_ELEMENTS
-    elements: on one line, elements to 4 significant digits and aligned, `[[-4, -8], [ 4,  8]]`;
-    a larger one: `shape (1000, 1000) · min … · mean … · max …`. With `full`, every element of
-    any tensor to 6 digits, one row per line."""
+    """A value for people. A scalar: 6 significant digits (scalar_digits()). A tensor of at most
+    COMPACT_ELEMENTS elements: on one line, elements to 4 significant digits and aligned,
+    `[[-4, -8], [ 4,  8]]`; a larger one: `shape (1000, 1000) · min … · mean … · max …`. With
+    `full`, every element of any tensor to 6 digits, one row per line."""
     if isinstance(value, float):  # a NumPy float64 too
-        return f"{value + 0.0:.{SCALAR_DIGITS}g}"  # + 0.0: never -0
+        return f"{value + 0.0:.{_digits}g}"  # + 0.0: never -0
     if full:
-        return _nested(value, SCALAR_DIGITS, one_line=False)
+        return _nested(value, _digits, one_line=False)
+    compact = min(_digits, COMPACT_DIGITS)  # a summary stays narrow; fewer digits when asked
     if value.size <= COMPACT_ELEMENTS:
-        return _nested(value, COMPACT_DIGITS, one_line=True)
-    low, mean, high = (f"{stat + 0.0:.{COMPACT_DIGITS}g}" for stat in summary(value))
+        return _nested(value, compact, one_line=True)
+    low, mean, high = (f"{stat + 0.0:.{compact}g}" for stat in summary(value))
     return f"shape {shape_text(value)} · min {low} · mean {mean} · max {high}"
 
 

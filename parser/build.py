@@ -7,8 +7,8 @@ where each node came from (and where an infix node's operator stands). It comput
 
 from __future__ import annotations
 
-import difflib
 import math
+from functools import partial
 from typing import NamedTuple
 
 from ..graph.errors import ArityError, DomainError, NameError_, ParseError, ShapeError
@@ -16,12 +16,18 @@ from ..graph.kernels import stack
 from ..graph.limits import BYTES_PER_NODE, MAX_ELEMENTS, MAX_NODES, nodes_error
 from ..graph.ops import CONST, CONSTANTS, FUNCTIONS, OPS, REBINDABLE, Op
 from ..graph.program import Program
-from .lalr import Tables, Token, UnexpectedCharacter, UnexpectedToken
+from .lalr import LineBreaks, Tables, UnexpectedCharacter, UnexpectedToken
 from .syntax import check_not_empty, syntax_error
 
 # Tokens after which a line break does not end the statement (the expression goes on).
 _CONTINUES_LINE = {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "EQUAL", "COMMA", "LPAR"}
 _OPENS, _CLOSES = {"LPAR", "LSQB"}, {"RPAR", "RSQB"}
+# A newline ends a statement, except inside brackets, after an operator, or when the statement is
+# still empty (blank lines): the parser's post-lexer, applied as it reads the tokens.
+BREAKS = LineBreaks("_NEWLINE", frozenset(_CONTINUES_LINE), frozenset(_OPENS), frozenset(_CLOSES))
+
+Span = tuple[int, int]
+"""A token as the callbacks receive it: the [start, end) offsets of its text in the source."""
 
 
 class Term(NamedTuple):
@@ -32,11 +38,16 @@ class Term(NamedTuple):
     end: int
 
 
-class StatementBreaks:
-    """Post-lexer: a newline ends a statement, except inside brackets, after an operator,
-    or when the statement is still empty (blank lines). Also usable as a Lark post-lexer."""
+# Term((node, start, end)) without the NamedTuple's Python-level __new__ (a Term or two is made for
+# every node; timeit: a fifth less time per Term).
+_term = partial(tuple.__new__, Term)
 
-    always_accept = ("_NEWLINE",)  # Lark's post-lexer protocol (for comparisons in bench/)
+
+class StatementBreaks:
+    """BREAKS as a Lark post-lexer, so that Lark's own parser reads the language as ours does
+    (bench/ compares the two, and the tests check that they agree)."""
+
+    always_accept = ("_NEWLINE",)  # Lark's post-lexer protocol
 
     def process(self, stream):
         depth, continues = 0, True
@@ -55,26 +66,43 @@ class StatementBreaks:
             yield token
 
 
+def _infix(op_name: str):
+    """The callback of an infix op: one node over its two operands, marked with its operator's place."""
+    op = OPS[op_name]
+
+    def infix(self: Builder, left: Term, operator: Span, right: Term) -> Term:
+        program, start, end = self.program, left.start, right.end
+        node = program.add2(op, left.node, right.node, start, end)
+        program.mark_operator(node, operator[0])
+        return _term((node, start, end))
+
+    infix.__name__ = infix.__qualname__ = op_name
+    return infix
+
+
 class Builder:
     """Parser callbacks, one per grammar alias; they append nodes to `self.program`."""
 
     def __init__(self, program: Program) -> None:
-        self.program = program
+        self.program, self.source = program, program.source
         self.constants_used: dict[str, int] = {}  # a rebindable constant -> where it was first used
 
     # -- leaves -------------------------------------------------------------------------------
 
-    def number(self, token) -> Term:
-        value = float(token.text)
+    def number(self, token: Span) -> Term:
+        start, end = token
+        text = self.source[start:end]
+        value = float(text)
         if not math.isfinite(value):
             raise DomainError(
-                f"the number {_short(token.text)} is too large for a float64",
+                f"the number {_short(text)} is too large for a float64",
                 hint="numbers must be below about 1.8e308",
-            ).at(self.program.source, token.start, token.end)
-        return Term(self.program.add_constant(value, token.start, token.end), token.start, token.end)
+            ).at(self.program.source, start, end)
+        return _term((self.program.add_constant(value, start, end), start, end))
 
-    def name(self, token) -> Term:
-        name, start, end = token.text, token.start, token.end
+    def name(self, token: Span) -> Term:
+        start, end = token
+        name = self.source[start:end]
         if name in CONSTANTS and name not in self.program.bindings:
             self.constants_used.setdefault(name, start)
             return Term(self.program.add_constant(CONSTANTS[name], start, end), start, end)
@@ -83,65 +111,44 @@ class Builder:
                 f"{name} is a function, not a value",
                 hint=f"call it, as in {name}(x)",
             ).at(self.program.source, start, end)
-        return Term(self.program.variable(name, start, end), start, end)
+        return _term((self.program.variable(name, start, end), start, end))
 
     # -- operators ----------------------------------------------------------------------------
 
     def _apply(self, op: Op, terms: tuple[Term, ...], start: int, end: int) -> Term:
         node = self.program.add(op, tuple(term.node for term in terms), start, end)
-        return Term(node, start, end)
+        return _term((node, start, end))
 
-    def _binary(self, op_name: str, left: Term, right: Term, operator: Token) -> Term:
-        program, start, end = self.program, left.start, right.end
-        node = program.add2(OPS[op_name], left.node, right.node, start, end)
-        program.mark_operator(node, operator.start)
-        return Term(node, start, end)
+    add, sub, mul, div, matmul, pow = map(_infix, ("add", "sub", "mul", "div", "matmul", "pow"))
 
-    def add(self, left, operator, right):
-        return self._binary("add", left, right, operator)
-
-    def sub(self, left, operator, right):
-        return self._binary("sub", left, right, operator)
-
-    def mul(self, left, operator, right):
-        return self._binary("mul", left, right, operator)
-
-    def div(self, left, operator, right):
-        return self._binary("div", left, right, operator)
-
-    def matmul(self, left, operator, right):
-        return self._binary("matmul", left, right, operator)
-
-    def pow(self, base, operator, exponent):
-        return self._binary("pow", base, exponent, operator)
-
-    def neg(self, sign, operand: Term) -> Term:
-        program = self.program
+    def neg(self, sign: Span, operand: Term) -> Term:
+        program, start = self.program, sign[0]
         literal = program.starts[operand.node] == operand.start and program.ends[operand.node] == operand.end
-        if literal and program.negate_constant(operand.node, sign.start):
-            return Term(operand.node, sign.start, operand.end)  # -1 is a number, not neg(1)
-        return self._apply(OPS["neg"], (operand,), sign.start, operand.end)
+        if literal and program.negate_constant(operand.node, start):
+            return Term(operand.node, start, operand.end)  # -1 is a number, not neg(1)
+        return self._apply(OPS["neg"], (operand,), start, operand.end)
 
-    def pos(self, sign, operand: Term) -> Term:
-        return Term(operand.node, sign.start, operand.end)  # +x is x itself
+    def pos(self, sign: Span, operand: Term) -> Term:
+        return Term(operand.node, sign[0], operand.end)  # +x is x itself
 
-    def group(self, lpar, inner: Term, rpar) -> Term:
-        return Term(inner.node, lpar.start, rpar.end)
+    def group(self, lpar: Span, inner: Term, rpar: Span) -> Term:
+        return Term(inner.node, lpar[0], rpar[1])
 
-    def call(self, name_token, _lpar, arguments, rpar) -> Term:
-        name, start = name_token.text, name_token.start
+    def call(self, name_token: Span, _lpar, arguments, rpar: Span) -> Term:
+        start, name_end = name_token
+        name, end = self.program.source[start:name_end], rpar[1]
         op = FUNCTIONS.get(name)
         if op is None:
-            raise _unknown_function(name).at(self.program.source, start, name_token.end)
+            raise _unknown_function(name).at(self.program.source, start, name_end)
         if not op.takes(len(arguments)):
             raise ArityError(
                 f"{name} takes {_count(op)}, but {len(arguments)} {'was' if len(arguments) == 1 else 'were'} given",
-                hint=f"call it as {_signature(op)}",
-            ).at(self.program.source, start, rpar.end)
+                hint=f"call it as {_signature(op, name)}",
+            ).at(self.program.source, start, end)
         if op.static_from is not None:
             for position, term in enumerate(arguments[op.static_from :], start=op.static_from):
                 self._check_static(op, position, term)
-        return self._apply(op, tuple(arguments), start, rpar.end)
+        return self._apply(op, tuple(arguments), start, end)
 
     def _check_static(self, op: Op, position: int, term: Term) -> None:
         """An axis must be a whole number written in the program: sum(x, 0), not sum(x, a)."""
@@ -159,9 +166,9 @@ class Builder:
 
     # -- tensors ------------------------------------------------------------------------------
 
-    def array(self, lsqb, elements: tuple[Term, ...], rsqb) -> Term:
+    def array(self, lsqb: Span, elements: tuple[Term, ...], rsqb: Span) -> Term:
         """[x, y, …]; a literal of numbers becomes one constant array."""
-        program, start, end = self.program, lsqb.start, rsqb.end
+        program, start, end = self.program, lsqb[0], rsqb[1]
         ids = [term.node for term in elements]
         if all(program.ops[i] is CONST for i in ids):
             try:
@@ -179,45 +186,42 @@ class Builder:
                 return Term(folded, start, end)
         return self._apply(OPS["array"], elements, start, end)
 
-    def subscript(self, *tokens) -> Term:
-        number = tokens[-1]
-        value = float(number.text)
+    def subscript(self, *tokens: Span) -> Term:
+        (start, _), (number_start, end) = tokens[0], tokens[-1]
+        text = self.program.source[number_start:end]
+        value = float(text)
         if not value.is_integer():
             raise ParseError(
-                f"a subscript must be a whole number, not {number.text}", hint="write e.g. x[0] or W[1, -1]"
-            ).at(self.program.source, number.start, number.end)
-        start = tokens[0].start
-        return Term(
-            self.program.add_constant(-value if len(tokens) == 2 else value, start, number.end),
-            start,
-            number.end,
-        )
+                f"a subscript must be a whole number, not {text}", hint="write e.g. x[0] or W[1, -1]"
+            ).at(self.program.source, number_start, end)
+        return Term(self.program.add_constant(-value if len(tokens) == 2 else value, start, end), start, end)
 
     def subscripts(self, *items) -> tuple[Term, ...]:
         return tuple(item for item in items if isinstance(item, Term))
 
-    def index(self, base: Term, _lsqb, subscripts: tuple[Term, ...], rsqb) -> Term:
-        return self._apply(OPS["index"], (base, *subscripts), base.start, rsqb.end)
+    def index(self, base: Term, _lsqb, subscripts: tuple[Term, ...], rsqb: Span) -> Term:
+        return self._apply(OPS["index"], (base, *subscripts), base.start, rsqb[1])
 
-    def transpose(self, base: Term, token) -> Term:
-        return self._apply(OPS["transpose"], (base,), base.start, token.end)
+    def transpose(self, base: Term, token: Span) -> Term:
+        return self._apply(OPS["transpose"], (base,), base.start, token[1])
 
     # -- statements ---------------------------------------------------------------------------
 
-    def assign(self, name_token, _equal, value: Term):
-        name, start = name_token.text, name_token.start
+    def assign(self, name_token: Span, _equal, value: Term):
+        start, name_end = name_token
+        name = self.program.source[start:name_end]
         if name in REBINDABLE and name in self.constants_used:
             used = self.constants_used[name]
             raise NameError_(
                 f"{name} is used as the constant {name} = {CONSTANTS[name]} (at {self.program.place(used)}) before this assignment",
                 hint=f"bind {name} before its first use, or rename this binding",
-            ).at(self.program.source, start, name_token.end)
+            ).at(self.program.source, start, name_end)
         if (name in CONSTANTS and name not in REBINDABLE) or name in FUNCTIONS:
             what = "a constant" if name in CONSTANTS else "a function"
             raise NameError_(
                 f"{name} is {what} and cannot be assigned to",
                 hint="pick another name",
-            ).at(self.program.source, start, name_token.end)
+            ).at(self.program.source, start, name_end)
         self.program.bind(name, value.node, start)
         return ("assign", value)
 
@@ -236,9 +240,9 @@ class Builder:
 
 
 def _unknown_function(name: str) -> NameError_:
-    close = difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.5)
-    hint = f"did you mean {close[0]}?" if close else f"the functions are: {', '.join(FUNCTIONS)}"
-    return NameError_(f"unknown function {name}", hint=hint)
+    from .spelling import hint  # only a near-typo or another tool's name: never a different function
+
+    return NameError_(f"unknown function {name}", hint=hint(name, list(FUNCTIONS)))
 
 
 def _parameter_names(op) -> list[str]:
@@ -247,12 +251,12 @@ def _parameter_names(op) -> list[str]:
     return [p.name for p in inspect.signature(op.forward).parameters.values()]
 
 
-def _signature(op) -> str:
-    """How to call an op: sin(x), max(x, y), sum(x[, axis])."""
+def _signature(op, name: str | None = None) -> str:
+    """How to call an op: sin(x), max(x, y), sum(x[, axis]); by `name` for another name of it (ln)."""
     names = _parameter_names(op)
     required = ", ".join(names[: op.arity])
     optional = "".join(f"[, {name}]" for name in names[op.arity :])
-    return f"{op.name}({required}{optional})"
+    return f"{name or op.name}({required}{optional})"
 
 
 def _count(op) -> str:
@@ -289,24 +293,18 @@ def parse(
     node_limit = min(max_nodes, program.max_memory // BYTES_PER_NODE)
     builder = Builder(program)
     callbacks = {name: getattr(builder, name) for name in _CALLBACKS}
-    tokens = StatementBreaks().process(_tables.tokens(text))
-    if len(text) > node_limit:  # every node takes at least one character: shorter texts cannot exceed it
-        tokens = _bounded(tokens, program, node_limit)
+
+    def check() -> None:  # called every few thousand tokens: stop once the program is too big
+        if len(program) > node_limit:
+            raise nodes_error(node_limit, program.max_memory)
+
+    # Every node takes at least one character: shorter texts cannot exceed the limit.
     try:
-        program = _tables.parse(tokens, callbacks)
+        program = _tables.parse(text, callbacks, BREAKS, check if len(text) > node_limit else None)
     except (UnexpectedCharacter, UnexpectedToken) as failure:
         raise syntax_error(text, failure) from None
-    if len(program) > node_limit:
-        raise nodes_error(node_limit, program.max_memory)
+    check()
     return program
-
-
-def _bounded(tokens, program: Program, node_limit: int):
-    """The tokens, stopping with a LimitError once the program has grown past node_limit."""
-    for count, token in enumerate(tokens):
-        if count % 4096 == 0 and len(program) > node_limit:
-            raise nodes_error(node_limit, program.max_memory)
-        yield token
 
 
 _CALLBACKS = [name for name in vars(Builder) if not name.startswith("_")]

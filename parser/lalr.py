@@ -1,34 +1,37 @@
 """A small LALR(1) driver over the tables that parser/generate.py makes from grammar.lark.
 
-The lexer tries the grammar's terminals in Lark's order at each position; the parser shifts
-tokens and, on each reduce, calls the callback named by the rule's alias (or rule name) with the
-rule's kept children — the same calling convention as a Lark transformer with inline arguments.
-Both are loops: nesting depth costs no Python stack.
+One compiled pattern lexes the text as the parser reads it: each match is one token (the ignored
+text before it skipped in the same match), its kind the number of the group that matched. The
+parser shifts tokens and, on each reduce, calls the callback named by the rule's alias (or rule
+name) with the rule's kept children — the same calling convention as a Lark transformer with inline
+arguments, except that a token arrives as its (start, end) span in the text. Both are one loop:
+nesting depth costs no Python stack.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+from itertools import islice
 from pathlib import Path
+from typing import NamedTuple
 
 TABLES = Path(__file__).with_name("tables.json")
 
-SHIFT = 0
 DROP, KEEP, SPLICE = 0, 1, 2  # as in generate.py
-END = "$END"
+END, UNLEXABLE = "$END", "$UNLEXABLE"
+CHECK_EVERY = 4096  # tokens between two calls of parse()'s `check`
 
 
-class Token:
-    """A lexed terminal: its type (terminal name), text and [start, end) offsets."""
+class Token(NamedTuple):
+    """A lexed terminal, made only to describe a syntax error: its type (terminal name), text and
+    [start, end) offsets."""
 
-    __slots__ = ("type", "text", "start", "end")
-
-    def __init__(self, type: str, text: str, start: int, end: int) -> None:
-        self.type, self.text, self.start, self.end = type, text, start, end
-
-    def __repr__(self) -> str:
-        return f"Token({self.type}, {self.text!r}, {self.start})"
+    type: str
+    text: str
+    start: int
+    end: int
 
 
 class UnexpectedCharacter(Exception):
@@ -43,88 +46,138 @@ class UnexpectedToken(Exception):
         self.token, self.expected = token, expected
 
 
+class LineBreaks(NamedTuple):
+    """When a newline token ends nothing and is skipped: inside brackets (`opens` … `closes`), after
+    a token that `continues` the line, and after another newline or at the start (blank lines)."""
+
+    newline: str
+    continues: frozenset[str]
+    opens: frozenset[str]
+    closes: frozenset[str]
+
+
 # How a rule's reduce builds its value, precomputed per rule:
-PASS = 0  # `?rule` over one kept child: the value is that child (only the state changes)
+PASS = 0  # the value is the one child's (only the state changes; generate.py collapses most of these)
 CALL = 1  # every symbol kept: callback(*values)
-BUILD = 2  # some symbols dropped or spliced: collect the children first
-INLINE = 3  # a `_rule`: its children are spliced into the parent
+EMPTY = 2  # a `_rule` of dropped tokens only: an empty list of children to splice
+BUILD = 3  # some symbols dropped or spliced: collect the children first
+INLINE = 4  # a `_rule`: its children are spliced into the parent
 
 
 class Tables:
-    """The loaded tables: a compiled lexer, the action table, the goto table and reduce plans."""
+    """The loaded tables: the lexer's pattern, the action table, the collapsed gotos and reduce plans."""
 
     def __init__(self, data: dict) -> None:
         self.grammar_sha256 = data["grammar_sha256"]
-        self.lexer = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in data["terminals"]))
-        self.ignore = frozenset(data["ignore"])
-        self.plans = [_plan(*rule) for rule in data["rules"]]
-        self.actions = [
-            {s: tuple(a) for s, a in state.items() if _is_terminal(s)} for state in data["states"]
-        ]
-        self.gotos = [{s: a[1] for s, a in state.items() if not _is_terminal(s)} for state in data["states"]]
+        self.lexer = re.compile(data["lexer"])
+        self.kinds: list[str] = data["kinds"]  # group number -> terminal name
+        self.kind = {name: number for number, name in enumerate(self.kinds) if name}
+        self.actions: list[list[int | None]] = data["actions"]  # shift: state; reduce: ~rule
+        self.rules = [(*_plan(*rule), data["gotos"][rule[0]]) for rule in data["rules"]]
         self.start, self.end = data["start"], data["end"]
+        self._breaks: dict[LineBreaks, tuple] = {}
 
     @classmethod
     def load(cls, path: Path = TABLES) -> Tables:
         return cls(json.loads(path.read_text(encoding="utf-8")))
 
-    def tokens(self, text: str):
-        """Yield the tokens of text, skipping the ignored terminals (whitespace, comments)."""
-        match_at, ignore = self.lexer.match, self.ignore
-        position, length = 0, len(text)
-        while position < length:
-            match = match_at(text, position)
-            if match is None or match.end() == position:
-                raise UnexpectedCharacter(position)
-            kind = match.lastgroup
-            if kind not in ignore:
-                yield Token(kind, match.group(), position, match.end())
-            position = match.end()
-        yield Token(END, "", position, position)
+    def parse(self, text: str, callbacks: dict, breaks: LineBreaks, check=None):
+        """Lex and parse text, calling callbacks on each reduce (and `check()` every CHECK_EVERY
+        tokens); return the start rule's value. Raises UnexpectedCharacter or UnexpectedToken."""
+        collecting = gc.isenabled()
+        gc.disable()  # a parse makes objects by the million, none in a cycle: a scan would free nothing
+        try:
+            return self._run(text, callbacks, breaks, check)
+        finally:
+            if collecting:
+                gc.enable()
 
-    def parse(self, tokens, callbacks: dict):
-        """Run the LALR(1) automaton over tokens (ending with $END); return the start rule's value."""
-        actions, gotos, plans, end = self.actions, self.gotos, self.plans, self.end
-        states = [self.start]
-        values: list = []
-        for token in tokens:
-            kind = token.type
-            while True:
-                action = actions[states[-1]].get(kind)
-                if action is None:
-                    expected = sorted(actions[states[-1]])
-                    raise UnexpectedToken(token, expected)
-                if action[0] == SHIFT:
-                    states.append(action[1])
-                    values.append(token)
-                    break
-                origin, size, mode, name, handling = plans[action[1]]
-                if mode == PASS:
-                    states.pop()
-                else:
-                    popped = values[-size:]
-                    del values[-size:], states[-size:]
+    def _run(self, text: str, callbacks: dict, breaks: LineBreaks, check):
+        actions, end, at_end = self.actions, self.end, self.kind[END]
+        rules = [(mode, size, callbacks.get(name), how, gotos) for mode, size, name, how, gotos in self.rules]
+        newline, watched, opens, continuing = self._breaks.get(breaks) or self._line_breaks(breaks)
+        states, values, state, depth = [self.start], [], self.start, 0
+        matches = self.lexer.finditer(text)
+        for _ in range(len(text) // CHECK_EVERY + 2):  # a match takes a character, except $END's
+            for match in islice(matches, CHECK_EVERY):
+                kind = match.lastindex
+                if kind in watched:  # the post-lexer: which newlines end a statement
+                    if kind == newline:
+                        if depth or state in continuing:
+                            continue
+                    elif kind in opens:
+                        depth += 1
+                    elif depth:
+                        depth -= 1
+                while True:
+                    action = actions[state][kind]
+                    if action is None:
+                        if state == end and kind == at_end:
+                            return values[-1]
+                        raise self._failure(text, state, match)
+                    if action >= 0:
+                        states.append(action)
+                        values.append(match.span(kind))
+                        state = action
+                        break
+                    mode, size, callback, handling, gotos = rules[~action]
                     if mode == CALL:
-                        values.append(callbacks[name](*popped))
-                    else:
-                        children = _children(handling, popped)
-                        values.append(children if mode == INLINE else callbacks[name](*children))
-                states.append(gotos[states[-1]][origin])
-                if kind == END and states[-1] == end:
-                    return values[-1]
+                        if size == 1:
+                            values[-1] = callback(values[-1])
+                        else:
+                            popped = values[-size:]
+                            del values[-size:]
+                            values.append(callback(*popped))
+                    elif mode == EMPTY:
+                        del values[-size:]
+                        values.append([])
+                    elif mode != PASS:
+                        children = _children(handling, values[-size:])
+                        del values[-size:]
+                        values.append(children if mode == INLINE else callback(*children))
+                    if size > 1:
+                        del states[1 - size :]
+                    state = states[-1] = gotos[states[-2]][kind]
+            if check is not None:
+                check()
         raise UnexpectedToken(Token(END, "", 0, 0), [])
 
+    def _line_breaks(self, breaks: LineBreaks) -> tuple:
+        """The kinds the post-lexer watches, and the states in which a newline is skipped because
+        the token just shifted continues the line (or is a newline, or there is none yet)."""
+        kind = self.kind
+        newline, opens = kind[breaks.newline], frozenset(kind[name] for name in breaks.opens)
+        watched = opens | {kind[name] for name in breaks.closes} | {newline}
+        continues = {kind[name] for name in breaks.continues} | {newline}
+        entered: dict[int, int] = {}  # state -> the terminal shifted to enter it
+        for row in self.actions:
+            for symbol, action in enumerate(row):
+                if action is not None and action >= 0 and entered.setdefault(action, symbol) != symbol:
+                    raise ValueError(f"state {action} is entered by two terminals")
+        continuing = frozenset(
+            {self.start} | {state for state, symbol in entered.items() if symbol in continues}
+        )
+        self._breaks[breaks] = newline, watched, opens, continuing
+        return self._breaks[breaks]
 
-def _is_terminal(symbol: str) -> bool:
-    return symbol.isupper() or symbol == END
+    def _failure(self, text: str, state: int, match: re.Match) -> Exception:
+        """The exception for a token the state has no action for."""
+        kind = match.lastindex
+        start, end = match.span(kind)
+        if self.kinds[kind] == UNLEXABLE:
+            return UnexpectedCharacter(start)
+        expected = sorted(self.kinds[k] for k, action in enumerate(self.actions[state]) if action is not None)
+        return UnexpectedToken(Token(self.kinds[kind], text[start:end], start, end), expected)
 
 
 def _plan(origin: str, handling: list[int], alias: str | None, expand1: bool):
-    """(origin, size, mode, callback name, handling) for one rule."""
+    """(mode, size, callback name, handling) for one rule."""
     name = alias or origin
     kept = [how for how in handling if how != DROP]
+    if not handling:
+        raise ValueError(f"rule {origin}: empty rules are not supported")
     if origin.startswith("_") and alias is None:
-        mode = INLINE
+        mode = PASS if handling == [SPLICE] else EMPTY if not kept else INLINE
     elif alias is None and expand1 and handling == [KEEP]:
         mode = PASS
     elif all(how == KEEP for how in handling):
@@ -133,7 +186,7 @@ def _plan(origin: str, handling: list[int], alias: str | None, expand1: bool):
         mode = BUILD
     if alias is None and expand1 and mode == BUILD and len(kept) == 1 and kept != [KEEP]:
         raise ValueError(f"rule {origin}: a `?rule` whose only child is spliced is not supported")
-    return origin, len(handling), mode, name, handling
+    return mode, len(handling), name, handling
 
 
 def _children(handling: list[int], popped: list) -> list:

@@ -216,6 +216,12 @@ case(
     bounds=absolute,
 )
 case(
+    "sign",
+    KINKED,
+    oracle=lambda a, side: sympy.Integer(1 if side > 0 else -1 if side < 0 else 0),  # a jump at 0
+    bounds=monotone(lambda x: float((x > 0) - (x < 0))),
+)
+case(
     "max",
     TIED,
     oracle=lambda a, b, side: a if side > 0 else b if side < 0 else (a + b) / 2,  # a tie splits evenly
@@ -391,3 +397,4 @@ case(
 )
 case("softmax", NORMALISED, oracle=_softmax, bounds=lambda a: (0.0, 1.0) if a.size else (1.0, 1.0))
 case("log_softmax", NORMALISED, oracle=_log_softmax, bounds=_log_softmax_bounds)
+import op_cases_elementary, op_cases_tensor_more  # noqa: E401, E402, F401, I001 - more ops, registered on import

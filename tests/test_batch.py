@@ -70,10 +70,10 @@ def test_jsonl_in_jsonl_out_with_bad_lines_in_place(run):
     assert code == 2 and "6 of 8 points failed" in err
 
 
-def test_all_good_exits_0_and_unknown_keys_warn_once(run):
+def test_all_good_exits_0_and_unknown_keys_are_carried(run):
     code, out, err = run("batch", "a * 2", input='{"a": 1, "z": 0}\n{"a": 2, "z": 0}\n')
     assert code == 0 and [r["value"] for r in lines_of(out)] == [2.0, 4.0]
-    assert err.count("ignoring z") == 1
+    assert [r["carried"] for r in lines_of(out)] == [{"z": 0}, {"z": 0}] and err == ""
 
 
 def test_check_per_point(run):
@@ -183,6 +183,6 @@ def test_a_program_without_inputs_answers_every_point(run):
     code, out, _ = run("batch", "u = 2.0; u * 3", input='{"x": 0.0}\n{}\n')
     assert code == 0
     assert [json.loads(line) for line in out.splitlines()] == [
-        {"line": 1, "value": 6.0, "gradients": {}},
+        {"line": 1, "carried": {"x": 0.0}, "value": 6.0, "gradients": {}},
         {"line": 2, "value": 6.0, "gradients": {}},
     ]

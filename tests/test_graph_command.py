@@ -25,14 +25,15 @@ def check_dot_structure(text: str) -> dict[str, str]:
     for line in text.splitlines()[1:-1]:
         line = line.strip()
         node = re.fullmatch(rf"(n\d+) \[label=({DOT_STRING}), [^\[\]]*\];", line)
-        edge = re.fullmatch(r"(n\d+) -> (n\d+);", line)
+        edge = re.fullmatch(rf"(n\d+) -> (n\d+)(?: \[label={DOT_STRING}\])?;", line)
         if node:
             labels[node.group(1)] = json.loads(node.group(2))  # DOT's \" \\ \n are JSON's too
         elif edge:
             edges.append(edge.groups())
         else:
             assert re.fullmatch(
-                rf'(rankdir=LR|labelloc=t|fontname="Helvetica"|label={DOT_STRING}|node \[fontname="Helvetica"\]);',
+                rf'(rankdir=LR|labelloc=t|fontname="Helvetica"|label={DOT_STRING}|node \[fontname="Helvetica"\]'
+                r'|edge \[fontname="Helvetica", fontsize=10, fontcolor="#7c2d12"\]);',
                 line,
             ), line
     assert all(a in labels and b in labels for a, b in edges)
@@ -142,7 +143,7 @@ def check_mermaid_structure(text: str) -> None:
     for line in lines[1:]:
         line = line.strip()
         node = re.fullmatch(r'(n\d+)(\(\[|\[\[|\[|\()"([^"]*)"(\]\)|\]\]|\]|\))', line)
-        edge = re.fullmatch(r"(n\d+) --> (n\d+)", line)
+        edge = re.fullmatch(r'(n\d+) -->(?:\|"[^"]*"\|)? (n\d+)', line)
         if node:
             assert {"([": "])", "[[": "]]", "[": "]", "(": ")"}[node.group(2)] == node.group(4)
             declared.add(node.group(1))
@@ -186,4 +187,11 @@ def test_tree_of_a_deep_chain_stops_at_a_depth(run):
         program = f"tanh({program})"
     code, out, _ = run("graph", program, "--format", "tree")
     assert code == 0
-    assert "deeper than 60 levels" in out and len(out.splitlines()) < 70
+    assert "(drawn 21 levels deep" in out and len(out.splitlines()) < 30  # 100 columns unless COLUMNS says
+
+
+def test_tree_of_a_deep_chain_in_a_wide_terminal(run, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")
+    code, out, _ = run("graph", "tanh(" * 500 + "x" + ")" * 500, "--format", "tree")
+    assert code == 0
+    assert "(drawn 60 levels deep" in out and len(out.splitlines()) < 70

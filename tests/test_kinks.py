@@ -39,11 +39,25 @@ RELU_KINK = {
 # -- The ops: their sides are the one-sided derivatives, and the convention lies between ----------
 
 KINKS = [("relu", (0.0,)), ("abs", (0.0,)), ("max", (2.0, 2.0)), ("min", (-1.0, -1.0))]
+KINKS.append(("leaky_relu", (0.0,)))  # with a slope of its own: tests/test_functions.py
+JUMPS = [("sign", (0.0,))]
+"""Ops whose value jumps at the kink: no one-sided slope is finite there, and `sides` gives the slopes
+of the pieces beside it."""
 
 
 def test_every_op_with_a_kink_states_its_sides():
-    assert {name for name, op in OPS.items() if op.kink is not None} == {name for name, _ in KINKS}
+    kinked = {name for name, op in OPS.items() if op.kink is not None}
+    assert kinked == {name for name, _ in KINKS + JUMPS}
     assert all((op.kink is None) == (op.sides is None) for op in OPS.values())
+
+
+@pytest.mark.parametrize(("name", "point"), JUMPS)
+def test_a_jump_is_flat_on_both_sides_and_its_convention_is_between(name, point):
+    op, h = OPS[name], 1e-3
+    below, at, above = (op.forward(point[0] + step) for step in (-h, 0.0, h))
+    assert below < at < above  # sign: -1, 0, 1
+    assert op.forward(point[0] - 2 * h) == below and op.forward(point[0] + 2 * h) == above
+    assert op.sides(*point) == ((0.0, 0.0),) and op.vjp(1.0, at, *point) == (0.0,)
 
 
 @pytest.mark.parametrize(("name", "point"), KINKS)
@@ -237,6 +251,7 @@ def test_torch_takes_the_same_conventions():
         return tuple(leaf.grad.item() for leaf in leaves)
 
     peers = {"relu": torch.relu, "abs": torch.abs, "max": torch.maximum, "min": torch.minimum}
+    peers["leaky_relu"] = torch.nn.functional.leaky_relu  # slope 0.01, and leaky_relu′(0) = 0.01
     for name, point in KINKS:
         ours = evaluate(f"{name}({', '.join('xy'[: len(point)])})", dict(zip("xy", point)))
         assert tuple(ours.gradients.values()) == torch_gradient(peers[name], *point), name

@@ -29,7 +29,7 @@ _TOKEN = re.compile(
     r"|(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|½)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.grad)?)"
     r"|(?P<power>⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)"
-    r"|(?P<symbol>[-+·×/^()\[\]<>=])"
+    r"|(?P<symbol>[-+·×/^()\[\]<>=≤])"
 )
 _PLAIN = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 _FUNCTIONS = {
@@ -38,12 +38,16 @@ _FUNCTIONS = {
     "sqrt": math.sqrt,
     "sin": math.sin,
     "cos": math.cos,
+    "sinh": math.sinh,
+    "cosh": math.cosh,
+    "sigmoid": lambda x: 1 / (1 + math.exp(-x)),
     "sign": lambda x: float((x > 0) - (x < 0)),
 }
 _BINARY = {  # symbol: (precedence, function); an Iverson bracket's comparison is 1 or 0
     "<": (0, lambda a, b: float(a < b)),
     ">": (0, lambda a, b: float(a > b)),
     "=": (0, lambda a, b: float(a == b)),
+    "≤": (0, lambda a, b: float(a <= b)),
     "+": (1, operator.add),
     "-": (1, operator.sub),
     "*": (2, operator.mul),
@@ -273,6 +277,15 @@ EVERY_OP = [
     ("exp(a) + log(a) + sqrt(a) + sin(a) + cos(a) + tan(a) + sigmoid(a)", {"a": 0.3}),
     ("relu(a) + abs(b) + max(a, b) + min(a, b) + max(b, 1) * min(2, a)", {"a": 0.5, "b": -2}),
     ("relu(a) + abs(b) + max(a, b) + min(a, b)", {"a": 0, "b": 0}),  # the kinks and a tie: ½ each
+    (
+        "ln(a) + log2(a) + log10(a) + sinh(a) + cosh(b) + asin(a) + acos(b) + atan(b) + softplus(b)",
+        {"a": 0.3, "b": -0.6},
+    ),
+    (
+        "leaky_relu(b) + leaky_relu(a) + leaky_relu(b, a) + leaky_relu(c, a) + leaky_relu(c)",
+        {"a": 0.3, "b": -2, "c": 0},
+    ),
+    ("sign(a) * a + sign(b)", {"a": 0.5, "b": -2}),  # the step `diff` writes kinks with
     ("a * -1 + -1/a + a*- 2 + -pi*a + x/a", {"a": 2}),  # x = 3 below: a named constant
 ]
 EVERY_OP[-1] = ("x = 3; " + EVERY_OP[-1][0], EVERY_OP[-1][1])

@@ -118,6 +118,8 @@ def test_functions_are_the_languages_list():
     assert set(FUNCTIONS) == {
         "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs", "max", "min",
         "transpose", "sum", "mean", "logsumexp", "softmax", "log_softmax",
+        "ln", "pow", "log2", "log10", "sinh", "cosh", "asin", "acos", "atan", "softplus", "leaky_relu", "sign",
+        "spread", "sum_to", "scatter",
     }  # fmt: skip
 
 

@@ -119,10 +119,11 @@ def skip_reason(code: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def place(tmp_path_factory) -> dict:
-    """A scratch top folder: a copy of examples/, the checkout's tests/ linked, `backprop` on PATH."""
+    """A scratch top folder: a copy of examples/, the checkout's tests/ and bench/ linked, `backprop` on PATH."""
     top = tmp_path_factory.mktemp("readme")
     shutil.copytree(ROOT / "examples", top / "examples")
     (top / "tests").symlink_to(ROOT / "tests")
+    (top / "bench").symlink_to(ROOT / "bench")  # the short benchmark runs (`bench/batch.py`)
     (top / "bin").mkdir()
     shim = top / "bin" / "backprop"
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m backprop "$@"\n')

@@ -113,7 +113,8 @@ def test_table_of_the_two_layer_network(run, wide):
         for line in out.splitlines()
         if line.count("│") >= 7
     }
-    assert rows["W1"][5:7] == ["[[2, 1], [1, 1]]", "[[-4, -8], [ 4,  8]]"]
+    assert rows["W1"][5:7] == ["[[2, 1],", "[[-4, -8],"]  # a matrix one row per line (issue 18)
+    assert "│  [1, 1]] │  [ 4,  8]] │" in out
     assert rows["h"][5:7] == ["[4, 3]", "[-4,  4]"]
     assert rows["yhat"][5:7] == ["1", "-4"]
     assert "gradients of L = 4" in out
@@ -147,7 +148,7 @@ def test_table_of_a_large_tensor_and_full(run, wide, tmp_path):
 def test_trace_and_graph_show_tensors_compactly(run):
     code, out, _ = run("graph", "sum(x * W)", "--x", "[1, 2]", "--W", "[[1, 2], [3, 4]]", "--format", "tree")
     assert code == 0
-    assert "Input W · value=[[1, 2], [3, 4]] grad=[[1, 2], [1, 2]]" in out
+    assert "Input W · shape (2, 2) · value=[[1, 2], [3, 4]] grad=[[1, 2], [1, 2]]" in out
     code, out, _ = run("trace", "sum(x * W)", "--x", "[1, 2]", "--W", "[[1, 2], [3, 4]]")
     assert code == 0
     assert "  x = [1, 2]" in out.splitlines() and "at x = [1, 2], W = [[1, 2], [3, 4]]" in out

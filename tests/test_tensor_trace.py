@@ -73,6 +73,7 @@ def test_summed_axes_are_sum_to_s():
 
 def test_every_tensor_op_says_its_vector_formula():
     source = "y = x[1] * W[0, 1] + sum(W, 0)[1] + mean(W.T) + logsumexp(x); z = sum(softmax(x) * [y, 2*y]) + sum(log_softmax(x)) + mean(W*s, 1)[0]"
+    source += "; z + sum(spread(y, W) * sum_to(W, x)) + sum(scatter(s, x, 1) * x)"  # the ops diff writes
     values = {"W": [[2, 1], [1, 1]], "x": [0.5, 2], "s": 2.0}
     evaluation = evaluate(
         source, {n: v if type(v) is float else np.array(v, dtype=float) for n, v in values.items()}

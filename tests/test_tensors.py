@@ -176,9 +176,14 @@ def test_a_ragged_literal_points_at_the_row_that_differs():
 
 
 def test_a_non_scalar_output_suggests_a_reduction():
+    """The engine (and so the library, --check, trace...) refuses a tensor output; only `eval`
+    asks for its values without gradients (tests/test_tensor_output_values.py)."""
     failure = error("x * 2", x=[1, 2])
     assert "has shape (2,): gradients need a scalar output" in failure.message
     assert "sum(...) or mean(...)" in failure.hint
+    values_only = engine_evaluate(parse("x * 2"), {"x": np.array([1.0, 2.0])}, tensor_output=True)
+    assert not values_only.has_gradients and values_only.value.tolist() == [2.0, 4.0]
+    assert values_only.grad_of("x") is None  # not 0·x: there is no gradient, not a zero one
 
 
 @pytest.mark.parametrize(

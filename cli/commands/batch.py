@@ -1,9 +1,12 @@
 """`backprop batch`: one program, many points, JSON Lines out — streaming, in bounded memory.
 
 Points arrive as JSON Lines on stdin or from --points (.jsonl, .csv with a header, .npy), read by
-cli/points.py and evaluated in chunks, every point of a chunk at once (see graph/batch.py). Every
+cli/points.py and evaluated in chunks, kept as columns from input to output (graph/batch.py). Every
 input line gives exactly one output line, in order: a result, or {"line": N, "error": {...}} —
-and the rest go on; Ctrl-C stops the run after whole lines.
+and the rest go on; Ctrl-C stops the run after whole lines. Values given on the command line
+(`--c 2`, --var, --vars) are fixed for every point; a point's names that are not inputs are
+carried into its line. --format csv or markdown writes the same results as a spreadsheet's rows
+or as one answer key per point (cli/render/csv.py, cli/render/markdown.py).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,21 +23,29 @@ import typer
 from ...graph.errors import InputError
 from ...graph.limits import DEFAULT_EPS, DEFAULT_TOL, MAX_ELEMENTS, MAX_NODES
 from ...graph.shapes import fitting_chunk
-from ..arguments import read_program
+from ...graph.values import SCALAR_DIGITS
+from ..arguments import split_arguments
 from ..files import MAX_LINE_BYTES
 from ..options import (
+    PROGRAM_SETTINGS,
+    Digits,
     Json,
     Limits,
     MaxElements,
     MaxMemory,
     MaxNodes,
     Timeout,
+    Var,
+    VarsFile,
     deadline,
     exit_on_error,
+    read_inputs,
     require_positive,
+    written_to,
 )
 from ..points import chunks, point_rows
-from ..render.json import batch_line, json_line, kinks_json
+from ..render.json import kinks_json
+from ..render.jsonl import BatchLines, batch_lines
 from ..render.text import warn
 
 EXIT_CHECK_FAILED, EXIT_FAILED_POINTS = 1, 2
@@ -47,37 +59,71 @@ Examples:
   backprop batch "(a + b**3) * c" --points points.csv --json > out.jsonl
 
   backprop batch "x * W" --points grid.npy --columns x,W --check
+
+  backprop batch "(a + b**3) * c" --points students.csv --c 2 --nodes --format csv > keys.csv
+
+  backprop batch "(a + b**3) * c" --points students.csv --c 2 --nodes --format markdown > keys.md
 """
 
-SETTINGS = {"epilog": EXAMPLES}
+SETTINGS = {**PROGRAM_SETTINGS, "epilog": EXAMPLES}
+
+
+class Format(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+    markdown = "markdown"
+    latex = "latex"
+
+
+Points = Annotated[
+    Path | None,
+    typer.Option(
+        "--points", metavar="FILE", help="Read points from a .jsonl, .csv or .npy file instead of stdin."
+    ),
+]
+Columns = Annotated[
+    str | None, typer.Option(metavar="a,b,c", help="Input names of the columns of a 2-D .npy file.")
+]
+ChunkSize = Annotated[int, typer.Option(help="Evaluate at most this many points at once.")]
+Check = Annotated[bool, typer.Option("--check", help="Gradient check at every point; exit 1 if one fails.")]
+Eps = Annotated[float, typer.Option(help="Relative step of the gradient check.")]
+Tol = Annotated[float, typer.Option(help="Tolerance of the gradient check.")]
+MaxLineBytes = Annotated[
+    int,
+    typer.Option(
+        "--max-line-bytes",
+        metavar="N",
+        help="A longer input line is a limit error for that line; the others go on.",
+    ),
+]
+Nodes = Annotated[
+    bool, typer.Option("--nodes", help="Every node's value and gradient too, by its name in eval's table.")
+]
+Formats = Annotated[
+    Format,
+    typer.Option(
+        "--format",
+        case_sensitive=False,
+        help="jsonl (a JSON object a line), csv (a row a point, for a spreadsheet), markdown or latex (a key a point).",
+    ),
+]
 
 
 def command(
-    program_text: Annotated[str, typer.Argument(metavar="PROGRAM", help="The program, as for eval.")],
-    points: Annotated[
-        Path | None,
-        typer.Option(
-            "--points", metavar="FILE", help="Read points from a .jsonl, .csv or .npy file instead of stdin."
-        ),
-    ] = None,
-    columns: Annotated[
-        str | None, typer.Option(metavar="a,b,c", help="Input names of the columns of a 2-D .npy file.")
-    ] = None,
-    chunk: Annotated[int, typer.Option(help="Evaluate at most this many points at once.")] = DEFAULT_CHUNK,
-    check: Annotated[
-        bool, typer.Option("--check", help="Gradient check at every point; exit 1 if one fails.")
-    ] = False,
-    eps: Annotated[float, typer.Option(help="Relative step of the gradient check.")] = DEFAULT_EPS,
-    tol: Annotated[float, typer.Option(help="Tolerance of the gradient check.")] = DEFAULT_TOL,
-    max_line_bytes: Annotated[
-        int,
-        typer.Option(
-            "--max-line-bytes",
-            metavar="N",
-            help="A longer input line is a limit error for that line; the others go on.",
-        ),
-    ] = MAX_LINE_BYTES,
+    ctx: typer.Context,
+    var: Var = None,
+    vars_file: VarsFile = None,
+    points: Points = None,
+    columns: Columns = None,
+    chunk: ChunkSize = DEFAULT_CHUNK,
+    check: Check = False,
+    eps: Eps = DEFAULT_EPS,
+    tol: Tol = DEFAULT_TOL,
+    max_line_bytes: MaxLineBytes = MAX_LINE_BYTES,
+    nodes: Nodes = False,
+    format_: Formats = Format.jsonl,
     json_output: Json = False,
+    digits: Digits = SCALAR_DIGITS,  # of --format csv and markdown (JSON Lines has every digit)
     max_nodes: MaxNodes = MAX_NODES,
     max_elements: MaxElements = MAX_ELEMENTS,
     max_memory: MaxMemory = None,
@@ -85,28 +131,35 @@ def command(
 ) -> None:
     """Evaluate PROGRAM at many points: one JSON object per input line, with value and gradients.
 
-    Points are JSON objects of input values, one per line, on standard input ({"a": 7, "b": 3}), or the rows of --points FILE. Output is always JSON Lines (--json is accepted for symmetry): {"line": N, "value": ..., "gradients": {...}} or {"line": N, "error": {...}} for a bad line.
+    Points are JSON objects of input values, one per line, on standard input ({"a": 7, "b": 3}), or the rows of --points FILE. Values given as --NAME VALUE, --var or --vars are fixed for every point (a point that gives one again is an error on its line). A point's other names (a "student" column) are carried into its line under "carried". Output is JSON Lines (--json is accepted for symmetry): {"line": N, "value": ..., "gradients": {...}} or {"line": N, "error": {...}} for a bad line; --nodes adds "nodes", every node's value and grad by name. --format csv writes a header and a row a point; --format markdown or latex a heading and a table of nodes a point.
 
     Exit codes: 0 every point evaluated; 1 a --check failed; 2 some points failed (counted on stderr) or the program or options are wrong; 130 Ctrl-C (after whole lines).
     """
-    with exit_on_error(json_output=True) as shown:  # always JSON Lines: an error is one line too
-        for option, value in (("--chunk", chunk), ("--max-line-bytes", max_line_bytes)):
-            if value < 1:
-                raise InputError(f"{option} must be at least 1, not {value}")
-        require_positive(("--eps", eps), ("--tol", tol))  # as eval's: --tol -1 passed every check
-        if program_text == "-" and points is None:
-            raise InputError(
-                "the program cannot come from stdin when the points do",
-                hint="give the points with --points FILE",
-            )
+    jsonl = format_ is Format.jsonl
+    # JSON Lines: an error is one line too
+    with exit_on_error(json_output=jsonl) as shown, written_to(digits):
+        _check_options(ctx, json_output and not jsonl, format_, chunk, max_line_bytes, eps, tol, points)
         limits = Limits(max_nodes, max_elements, max_memory, timeout)
         with deadline(limits.timeout):
-            shown.source = read_program(program_text)
+            shown.source, fixed, typed = read_inputs(ctx, var, vars_file, limits)
             program = limits.parse(shown.source)
+            # a misspelt option (`--nodez 1`) is told, not taken for an input
+            typed.refuse_mistyped(program.inputs)
+            fixed = _fixed_values(program, fixed)
             chunk = fitting_chunk(program, chunk)
-            pieces = chunks(point_rows(points, columns, max_line_bytes), chunk, set(program.inputs))
+            needed = set(program.inputs) - fixed.keys()
+            pieces = chunks(point_rows(points, columns, max_line_bytes), chunk, needed, frozenset(fixed))
+            output = _writer(format_, program, shown.source, fixed, nodes)
             total, failed, check_failed = _run(
-                program, pieces, check=check, eps=eps, tol=tol, progress=_progress_for(points)
+                program,
+                pieces,
+                output,
+                fixed,
+                nodes=nodes or format_ in (Format.markdown, Format.latex),  # a key shows the inputs' values
+                check=check,
+                eps=eps,
+                tol=tol,
+                progress=_progress_for(points),
             )
     if failed:
         warn(f"{failed} of {total} points failed")
@@ -114,34 +167,115 @@ def command(
     raise typer.Exit(EXIT_CHECK_FAILED if check_failed else 0)
 
 
-def _run(program, chunks, *, check: bool, eps: float, tol: float, progress) -> tuple[int, int, bool]:
-    """Evaluate chunk by chunk, writing each chunk's lines at once; (points, failed, check failed)."""
-    from ...graph.batch import PointResult, evaluate_batch
+def _check_options(ctx, both: bool, format_: Format, chunk: int, max_line: int, eps, tol, points) -> None:
+    """The options' own errors, before anything is read."""
+    if both:
+        raise InputError(
+            f"--json and --format {format_.value} ask for two kinds of output",
+            hint="give one of them (--json is --format jsonl)",
+        )
+    for option, value in (("--chunk", chunk), ("--max-line-bytes", max_line)):
+        if value < 1:
+            raise InputError(f"{option} must be at least 1, not {value}")
+    require_positive(("--eps", eps), ("--tol", tol))  # as eval's: --tol -1 passed every check
+    if split_arguments(ctx.args)[0] == "-" and points is None:
+        raise InputError(
+            "the program cannot come from stdin when the points do", hint="give the points with --points FILE"
+        )
 
+
+def _fixed_values(program, given: dict[str, object]) -> dict[str, float]:
+    """The values given on the command line that the program uses, fixed for every point: numbers
+    only, since every point's values are numbers; the others are warned about, as eval does."""
+    fixed = {}
+    for name, value in given.items():
+        if name not in program.inputs:
+            warn(f"{name} is given a value but the program never uses it")
+        elif type(value) is not float:
+            raise InputError(
+                f"{name} is a tensor: batch fixes numbers only, as its points give numbers only",
+                hint=f"evaluate at a tensor with backprop eval, or give {name} a number",
+            )
+        else:
+            fixed[name] = value
+    return fixed
+
+
+def _writer(format_: Format, program, source: str, fixed: dict, nodes: bool):
+    """What turns each chunk's results into text, for the --format asked for."""
+    if format_ is Format.csv:
+        from ..render.csv import BatchRows
+
+        return BatchRows(program, nodes)
+    if format_ is Format.markdown:
+        from ..render.markdown import BatchKeys
+
+        return BatchKeys(program, source, fixed, nodes)
+    if format_ is Format.latex:
+        from ..render.latex import BatchKeys as LatexKeys
+
+        return LatexKeys(program, source, fixed, nodes)
+    return BatchLines(program, nodes)
+
+
+def _run(
+    program, chunks, output, fixed: dict, *, nodes: bool, check: bool, eps: float, tol: float, progress
+) -> tuple[int, int, bool]:
+    """Evaluate chunk by chunk, writing each chunk's lines at once; (points, failed, check failed)."""
+    from ...graph.batch import evaluate_columns
+    from ...graph.kernels import numpy
+
+    np = numpy()
     total = failed = 0
     check_failed = False
     kinks = _Kinks(program)
-    with progress as advance, _WholeLines() as output:
+    columnar = getattr(output, "columnar", False) and not check
+    with progress as advance, _WholeLines() as out:
         for piece in chunks:
             good = len(piece) - len(piece.errors)
-            results = iter(
-                evaluate_batch(program, piece.columns, check=check, eps=eps, tol=tol, size=good)
-                if good
-                else ()
-            )
-            lines = []
-            for i, line in enumerate(piece.lines):
-                error = piece.errors.get(i)
-                result = PointResult(error=error) if error is not None else next(results)
-                failed += result.error is not None
-                check_failed = check_failed or (result.check is not None and not result.check.passed)
-                lines.append(json_line(batch_line(line, result, kinks.told(line, result.kinks))))
-            output.write("".join(lines))
+            columns = {**piece.columns, **{name: np.full(good, value) for name, value in fixed.items()}}
+            batch = None
+            if good:
+                batch = evaluate_columns(
+                    program, columns, check=check, eps=eps, tol=tol, size=good, nodes=nodes
+                )
+            text, bad, check_bad = _chunk_text(piece, batch, output, kinks, columnar)
+            out.write(text)
+            failed, check_failed = failed + bad, check_failed or check_bad
             total += len(piece)
             advance(len(piece))
     if kinks.points > 1:
         warn(f'{kinks.points} of {total} points were at a kink: their lines list them under "kinks"')
     return total, failed, check_failed
+
+
+def _chunk_text(piece, batch, output, kinks: _Kinks, columnar: bool) -> tuple[str, int, bool]:
+    """A chunk's lines, (text, points failed, a check failed). `columnar`: the plain points' lines
+    come from the columns (render/jsonl.py), the others' one by one."""
+    from ...graph.batch import PointResult
+
+    plain = columnar and batch is not None and batch.value is not None
+    if plain and not (piece.errors or piece.carried or batch.alone or batch.kinks):
+        return batch_lines(piece.lines, batch.value, batch.gradients), 0, False
+    good = [line for i, line in enumerate(piece.lines) if i not in piece.errors]
+    lines = batch_lines(good, batch.value, batch.gradients, split=True) if plain else None
+    texts, rows, point, failed, check_failed = [], [], 0, 0, False
+    for i, line in enumerate(piece.lines):
+        error = piece.errors.get(i)
+        if error is None:
+            point += 1
+            if plain and i not in piece.carried and batch.plain(point - 1):
+                texts.append(lines[point - 1])
+                continue
+        result = PointResult(error=error) if error is not None else batch.result(point - 1)
+        failed += result.error is not None
+        check_failed = check_failed or (result.check is not None and not result.check.passed)
+        row = (line, result, piece.carried.get(i), kinks.told(line, result.kinks))
+        if columnar:
+            texts.append(output.line(*row))
+        else:
+            rows.append(row)
+    return ("".join(texts) if columnar else output.chunk(rows)), failed, check_failed
 
 
 class _Kinks:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 import typer
 
 from ...graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
 from ..answers import Expect, ExpectFile, Rounded, read_answers
-from ..options import PROGRAM_SETTINGS, Eps, ProgramInputs, require_positive, takes_program
-from ..render.tables import DEFAULT_ROWS
+from ..options import (
+    DEFAULT_ROWS,
+    PROGRAM_SETTINGS,
+    ROWS_HELP,
+    Eps,
+    ProgramInputs,
+    refuse_two_outputs,
+    require_positive,
+    takes_program,
+)
 from ..render.text import warn_about_check, warn_about_kinks
 
 EXIT_CHECK_FAILED = 1
@@ -33,6 +42,23 @@ Examples:
 SETTINGS = {**PROGRAM_SETTINGS, "epilog": EXAMPLES}
 
 
+class Format(str, Enum):
+    markdown = "markdown"
+    latex = "latex"
+    csv = "csv"
+
+
+WriteUp = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        case_sensitive=False,
+        help="A write-up instead of the tables: markdown (pipe tables), latex (an array of the nodes) or csv (the node table).",
+        show_default=False,
+    ),
+]
+
+
 Check = Annotated[
     bool,
     typer.Option("--check", help="Compare every gradient with central differences; exit 1 if one fails."),
@@ -44,9 +70,7 @@ Tol = Annotated[
     ),
 ]
 ShowAll = Annotated[bool, typer.Option("--all", help="Show every node, however many.")]
-Rows = Annotated[
-    int, typer.Option(help="Past this many nodes, show only inputs, named nodes and the output.")
-]
+Rows = Annotated[int, typer.Option(metavar="N", help=ROWS_HELP)]
 Full = Annotated[
     bool,
     typer.Option(
@@ -77,16 +101,21 @@ def command(
     rounded: Rounded = False,
     full: Full = False,
     check_samples: CheckSamples = DEFAULT_SAMPLES,
+    format_: WriteUp = None,
 ) -> None:
     """Evaluate PROGRAM at the given values and print every node's value and gradient.
 
     PROGRAM is an expression such as "(a + b) * c", or statements "name = expr" separated by ";" or new lines, the last being the output; "-" reads it from standard input. Give each input as --NAME VALUE, --NAME=VALUE, --var NAME=VALUE or in a --vars JSON file.
 
+    A program whose output is a tensor gets every node's value and no gradients (a gradient is of a number; --check and --expect, which need one, refuse it).
+
     Exit codes: 0 success, 1 a failed --check or --expect, 2 an error in the program, the values or the options.
     """
+    refuse_two_outputs(given.json, format_)
     expected = read_answers(expect, expect_file)
     require_positive(("--eps", eps), ("--tol", tol), ("--rows", rows), ("--check-samples", check_samples))
-    evaluation = given.evaluate(check=check)
+    # a tensor output has values and no gradients; --check and answers need gradients or a scalar
+    evaluation = given.evaluate(check=check, tensor_output=not check and not expected)
     kinks = warn_about_kinks(evaluation)  # a kink is told, not an error
     answers = report = None
     if expected:
@@ -98,7 +127,10 @@ def command(
 
         report = gradient_check(evaluation, eps=eps, tol=tol, samples=check_samples)
         warn_about_check(report, evaluation.program, kinks_told=True)
-    _show(given, evaluation, report, answers, rows=rows, show_all=show_all, full=full, kinks=kinks)
+    if format_ is not None:
+        _write_up(format_, given.source, evaluation, report, answers, rows=rows, show_all=show_all)
+    else:
+        _show(given, evaluation, report, answers, rows=rows, show_all=show_all, full=full, kinks=kinks)
     failed = (report is not None and not report.passed) or (answers is not None and not answers.passed)
     raise typer.Exit(EXIT_CHECK_FAILED if failed else 0)
 
@@ -120,3 +152,26 @@ def _show(
         print_evaluation(evaluation, given.source, report, limit=rows, show_all=show_all, full=full)
         if answers is not None:
             print_expectations(answers, evaluation)
+
+
+def _write_up(
+    format_: Format, source: str, evaluation, report, answers, *, rows: int, show_all: bool
+) -> None:
+    """The node table (the rows the tables would show) as Markdown, LaTeX or CSV, on standard output."""
+    import sys
+
+    from ..render.tables import rows_to_show
+
+    shown = rows_to_show(evaluation, rows, show_all)
+    if format_ is Format.markdown:
+        from ..render.markdown import evaluation_markdown
+
+        sys.stdout.write(evaluation_markdown(evaluation, source, shown, report, answers))
+    elif format_ is Format.latex:
+        from ..render.latex import evaluation_latex
+
+        sys.stdout.write(evaluation_latex(evaluation, source, shown))
+    else:
+        from ..render.csv import evaluation_csv
+
+        sys.stdout.write(evaluation_csv(evaluation, shown))

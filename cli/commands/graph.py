@@ -1,7 +1,9 @@
-"""`backprop graph`: the computation graph drawn as DOT, Mermaid or a tree, or rendered by Graphviz."""
+"""`backprop graph`: the computation graph drawn as DOT, Mermaid (bare, in Markdown, in an HTML page), LaTeX or
+a tree, or rendered by Graphviz."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from enum import Enum
 from pathlib import Path
@@ -25,6 +27,10 @@ Examples:
   backprop graph "(a + b) * b**3" --a 7 --b 3 --output g.svg    # needs Graphviz's dot on PATH
 
   backprop graph "(a + b) * b**3" --format mermaid --output -   # - is standard output
+
+  backprop graph "(a + b) * b**3" --a 7 --b 3 --edges --output g.md   # Mermaid in Markdown, edges weighted
+
+  backprop graph "(a + b) * b**3" --a 7 --b 3 --format latex
 """
 
 SETTINGS = {**PROGRAM_SETTINGS, "epilog": EXAMPLES}
@@ -34,6 +40,9 @@ class Format(str, Enum):
     dot = "dot"
     mermaid = "mermaid"
     tree = "tree"
+    markdown = "markdown"
+    latex = "latex"
+    html = "html"
 
 
 IMAGE_TYPES = (".svg", ".png", ".pdf", ".jpg", ".jpeg", ".gif")
@@ -45,7 +54,15 @@ FORMAT_OF_SUFFIX = {
     ".mmd": Format.mermaid,
     ".mermaid": Format.mermaid,
     ".txt": Format.tree,
+    ".md": Format.markdown,
+    ".markdown": Format.markdown,
+    ".tex": Format.latex,
+    ".html": Format.html,
+    ".htm": Format.html,
 }
+
+EDGELESS = (Format.tree, Format.latex)
+"""Formats that draw no edges, so no --edges."""
 
 
 @takes_program(json=False)
@@ -56,35 +73,73 @@ def command(
         typer.Option(
             "--format",
             case_sensitive=False,
-            help="dot (Graphviz), mermaid (Markdown) or tree (the terminal). Default: from --output's suffix, else dot.",
+            help="dot (Graphviz), mermaid, markdown (Mermaid in a fence), html (a page that draws it), latex (the nodes as an align*) or tree (the terminal). Default: from --output's suffix, else dot.",
         ),
     ] = None,
+    edges: Annotated[
+        bool,
+        typer.Option(
+            "--edges",
+            help="Label each edge child → parent with ∂parent/∂child: the number when values are given, else its formula.",
+        ),
+    ] = False,
     output: Annotated[
         str | None,  # not a Path: pathlib would make ./-name into -name, which is refused
         typer.Option(
             "--output",
             metavar="FILE",
-            help="Write here instead of standard output (- is standard output); .svg, .png or .pdf is rendered by Graphviz's dot. The file is replaced only when all went well.",
+            help="Write here instead of standard output (- is standard output): .dot/.gv, .mmd, .md, .html, .tex, .txt, or an image (.svg, .png, .pdf, …) rendered by Graphviz's dot. The file is replaced only when all went well.",
         ),
     ] = None,
 ) -> None:
     """Draw the computation graph of PROGRAM: inputs, operations and the output, with every value and gradient when values are given.
 
-    Values are optional: without them the graph shows the structure only. In the tree, a node used more than once is drawn once and marked shared. Exit codes: 0 success, 2 an error in the program, the values or the options (or no dot to render an image).
+    Values are optional: without them the graph shows the structure only. A tensor's node shows its shape and, past a few elements, its min, mean and max. In the tree, a node used more than once is drawn once and marked shared; the tree fits the terminal's width. Exit codes: 0 success, 2 an error in the program, the values or the options (or no dot to render an image).
     """
-    from ..render import drawing
-
     target = None if output in (None, "-") else output_path(output, "--output")  # None: standard output
     chosen = _graph_format(format_, target)
+    if edges and chosen in EDGELESS:
+        raise InputError(
+            f"--edges labels the edges of a drawing, and --format {chosen.value} draws none",
+            hint="use --format dot, mermaid, markdown or html; `backprop trace` lists every local derivative",
+        )
     program = given.parse()
     evaluation = given.evaluate(program) if given.values or not program.inputs else None
+    _write_graph(
+        _drawing(chosen, program, evaluation, given.source, edges, to_terminal=target is None), target
+    )
+
+
+def _drawing(chosen: Format, program, evaluation, source: str, edges: bool, *, to_terminal: bool) -> str:
+    """The text of the drawing in the chosen format."""
+    from ..render import drawing
+
     if chosen is Format.dot:
-        text = drawing.dot_text(program, evaluation, given.source)
-    elif chosen is Format.mermaid:
-        text = drawing.mermaid_text(program, evaluation)
-    else:
-        text = drawing.tree_text(program, evaluation, color=target is None and sys.stdout.isatty())
-    _write_graph(text, target)
+        return drawing.dot_text(program, evaluation, source, edges=edges)
+    if chosen is Format.mermaid:
+        return drawing.mermaid_text(program, evaluation, edges=edges)
+    if chosen is Format.markdown:
+        return drawing.markdown_text(program, evaluation, edges=edges)
+    if chosen is Format.html:
+        return _html_page(program, evaluation, source, edges)
+    if chosen is Format.latex:
+        return drawing.latex_text(program, evaluation, source)
+    width = max(shutil.get_terminal_size((100, 24)).columns, 20)  # COLUMNS, else the terminal's, else 100
+    return drawing.tree_text(program, evaluation, color=to_terminal and sys.stdout.isatty(), width=width)
+
+
+def _html_page(program, evaluation, source: str, edges: bool) -> str:
+    """A page drawn by Graphviz when dot is on PATH (self-contained), else by Mermaid from a CDN."""
+    from ..render import drawing
+    from ..render.text import warn
+
+    if shutil.which("dot") is None:
+        warn(
+            f"no Graphviz dot on PATH: the page draws with Mermaid from {drawing.MERMAID_SCRIPT}, online only"
+        )
+        return drawing.html_page(source, drawing.mermaid_text(program, evaluation, edges=edges), None)
+    dot = drawing.dot_text(program, evaluation, source, edges=edges)
+    return drawing.html_page(source, None, _render_with_dot(dot, "svg", "the page").decode("utf-8"))
 
 
 def _graph_format(chosen: Format | None, output: Path | None) -> Format:
@@ -96,7 +151,16 @@ def _graph_format(chosen: Format | None, output: Path | None) -> Format:
                 hint="drop --format, or write the text: --output graph.mmd",
             )
         return Format.dot
-    return chosen or FORMAT_OF_SUFFIX.get(suffix, Format.dot)
+    if chosen is not None or output is None or (output.exists() and not output.is_file()):
+        return chosen or Format.dot  # /dev/null, a pipe: no name to judge; a folder: the write says so
+    if suffix not in FORMAT_OF_SUFFIX:
+        known = ", ".join([*FORMAT_OF_SUFFIX, *IMAGE_TYPES])
+        raise InputError(
+            f"--output {output.name}: "
+            + (f"no drawing is written as {suffix}" if suffix else "the name has no suffix"),
+            hint=f"name the file with one of {known}; or say which with --format",
+        )
+    return FORMAT_OF_SUFFIX[suffix]
 
 
 def _write_graph(text: str, output: Path | None) -> None:
@@ -105,27 +169,26 @@ def _write_graph(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         return
     if output.suffix.lower() in IMAGE_TYPES:
-        data = _render_with_dot(text, output)
+        data = _render_with_dot(text, output.suffix.lower()[1:], str(output))
     else:
         data = text.encode("utf-8")
     write_atomically(output, data, "--output")
 
 
-def _render_with_dot(text: str, output: Path) -> bytes:
-    """Run Graphviz's dot (no shell) to turn the DOT text into the bytes of an image; dot writes
-    them to its standard output, so a dot that fails leaves no file behind."""
-    import shutil
+def _render_with_dot(text: str, kind: str, output: str) -> bytes:
+    """Run Graphviz's dot (no shell) to turn the DOT text into the bytes of an image of `kind` (svg,
+    png, …) for `output`; dot writes them to its standard output, so a dot that fails leaves no file behind."""
     import subprocess
 
     dot = shutil.which("dot")
     if dot is None:
         raise InputError(
-            f"rendering {output.name} needs Graphviz's dot program, which is not on PATH",
+            f"rendering {Path(output).name} needs Graphviz's dot program, which is not on PATH",
             hint="install Graphviz, or write the text and render it elsewhere: --output graph.dot",
         )
     try:
         result = subprocess.run(
-            [dot, f"-T{output.suffix.lower()[1:]}"],
+            [dot, f"-T{kind}"],
             input=text.encode("utf-8"),
             capture_output=True,
             timeout=120,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 import typer
 
 from ...graph.errors import InputError, LimitError
-from ..options import PROGRAM_SETTINGS, ProgramInputs, takes_program
+from ..options import PROGRAM_SETTINGS, ProgramInputs, refuse_two_outputs, takes_program
 
 EXAMPLES = """
 Examples:
@@ -20,6 +21,23 @@ Examples:
 """
 
 SETTINGS = {**PROGRAM_SETTINGS, "epilog": EXAMPLES}
+
+
+class Format(str, Enum):
+    markdown = "markdown"
+    latex = "latex"
+    csv = "csv"
+
+
+WriteUp = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        case_sensitive=False,
+        help="A write-up instead of the text: markdown (a pipe table), latex (the sum of the paths' products) or csv (the table).",
+        show_default=False,
+    ),
+]
 
 
 @takes_program()
@@ -41,6 +59,7 @@ def command(
             help="List at most this many paths (listing takes memory: at most 192,307); all of them are counted.",
         ),
     ] = 100,
+    format_: WriteUp = None,
 ) -> None:
     """List every path from an input to the output with the product of the local derivatives along it.
 
@@ -52,6 +71,7 @@ def command(
     from ...graph.paths import MAX_PATHS, path_report, too_many_paths
     from ...graph.trace import gradient_nodes
 
+    refuse_two_outputs(given.json, format_)
     if max_paths < 0:
         raise InputError(f"--max-paths must be 0 or more, not {max_paths}")
     if max_paths > MAX_PATHS:
@@ -62,7 +82,9 @@ def command(
         raise unknown_node(wrt, list(nodes), what="--wrt")
     report = path_report(evaluation, nodes[wrt], max_paths)
     try:
-        if given.json:
+        if format_ is not None:
+            _write_up(format_, report, evaluation, given.source)
+        elif given.json:
             from ..render.json import paths_json, print_json
 
             print_json(paths_json(report, evaluation, given.source, max_paths))
@@ -75,3 +97,21 @@ def command(
             f"printing {len(report.paths):,} paths needs more memory than this machine has",
             hint="list fewer paths with --max-paths (0 lists none)",
         ) from None
+
+
+def _write_up(format_: Format, report, evaluation, source: str) -> None:
+    """The paths as Markdown, LaTeX or CSV, on standard output."""
+    import sys
+
+    if format_ is Format.markdown:
+        from ..render.markdown import paths_markdown
+
+        sys.stdout.write(paths_markdown(report, evaluation, source))
+    elif format_ is Format.latex:
+        from ..render.latex import paths_latex
+
+        sys.stdout.write(paths_latex(report, evaluation, source))
+    else:
+        from ..render.csv import paths_csv
+
+        sys.stdout.write(paths_csv(report, evaluation))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import Annotated
+
 import typer
 
 from ...graph.errors import LimitError
 from ...graph.limits import DEFAULT_TOL
 from ..answers import AnswerTol, Expect, ExpectFile, Rounded, read_answers
-from ..options import PROGRAM_SETTINGS, ProgramInputs, require_positive, takes_program
+from ..options import PROGRAM_SETTINGS, ProgramInputs, refuse_two_outputs, require_positive, takes_program
 from ..render.text import warn_about_kinks
 
 EXIT_ANSWER_OFF = 1
@@ -27,6 +30,22 @@ Examples:
 SETTINGS = {**PROGRAM_SETTINGS, "epilog": EXAMPLES}
 
 
+class Format(str, Enum):
+    markdown = "markdown"
+    latex = "latex"
+
+
+WriteUp = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        case_sensitive=False,
+        help="A write-up instead of the text: markdown (the lines as a list) or latex (an align* block, line by line).",
+        show_default=False,
+    ),
+]
+
+
 @takes_program()
 def command(
     given: ProgramInputs,
@@ -34,6 +53,7 @@ def command(
     expect_file: ExpectFile = None,
     tol: AnswerTol = DEFAULT_TOL,
     rounded: Rounded = False,
+    format_: WriteUp = None,
 ) -> None:
     """Show the forward pass node by node, then the backward pass edge by edge, as the lecture does.
 
@@ -45,6 +65,7 @@ def command(
     """
     from ...graph.trace import trace
 
+    refuse_two_outputs(given.json, format_)
     expected = read_answers(expect, expect_file)
     require_positive(("--tol", tol))
     evaluation = given.evaluate()
@@ -56,7 +77,9 @@ def command(
         answers = check_expectations(evaluation, expected, tol, rounded=rounded)
     try:
         steps = trace(evaluation)
-        if given.json:
+        if format_ is not None:
+            _write_up(format_, steps, given.source)
+        elif given.json:
             from ..render.json import expect_json, print_json, trace_json
 
             document = trace_json(steps, given.source, kinks)
@@ -73,3 +96,17 @@ def command(
             hint="trace a smaller program; `backprop eval` gives the same gradients in far less memory",
         ) from None
     raise typer.Exit(EXIT_ANSWER_OFF if answers is not None and not answers.passed else 0)
+
+
+def _write_up(format_: Format, steps, source: str) -> None:
+    """The trace as Markdown or LaTeX, on standard output."""
+    import sys
+
+    if format_ is Format.markdown:
+        from ..render.markdown import trace_markdown
+
+        sys.stdout.write(trace_markdown(steps, source))
+    else:
+        from ..render.latex import trace_latex
+
+        sys.stdout.write(trace_latex(steps, source))

@@ -44,8 +44,8 @@ def evaluation_json(
     full: bool = False,
     kinks: list[Kink] | None = None,
 ) -> dict:
-    """`eval --json`: its "nodes" is an iterator, written one node at a time by print_json.
-    `kinks`: the evaluation's kink_points, found here when not given."""
+    """`eval --json`: its "nodes" is an iterator, written one node at a time by print_json. `kinks`:
+    the kink_points, found here when not given. A tensor output: null gradients and a "note"."""
     program = evaluation.program
     labels = program.labels()
     document = {
@@ -54,8 +54,10 @@ def evaluation_json(
         "value": number(evaluation.value),
         "gradients": {name: number(grad) for name, grad in evaluation.gradients.items()},
         "kinks": kinks_json(_kinks_of(evaluation) if kinks is None else kinks, program, labels),
-        "nodes": (_node_json(evaluation, node_id, labels[node_id], full) for node_id in range(len(program))),
     }
+    if not evaluation.has_gradients:  # a tensor output: values only, and why (before the long nodes)
+        document |= {"gradients": None, "note": evaluation.no_gradients_note}
+    document["nodes"] = (_node_json(evaluation, i, labels[i], full) for i in range(len(program)))
     if check is not None:
         document["check"] = check_json(check)
     return document
@@ -234,16 +236,26 @@ def _interrupt_after():
             raise KeyboardInterrupt
 
 
-def batch_line(line: int, result, kinks: list[dict] | None = None) -> dict:
+def batch_line(
+    line: int, result, kinks: list[dict] | None = None, carried: dict | None = None, nodes: list | None = None
+) -> dict:
     """`batch`'s line for input line `line`: its value and gradients (and check), or its error.
-    `kinks` (kinks_json of the point's) appears only when the point is at a kink."""
+    `kinks` (kinks_json of the point's) appears only when the point is at a kink; `carried` (the
+    point's names that are not inputs) only when it has some; `nodes` ((id, label) pairs, for
+    --nodes) adds every one's value and gradient by label."""
+    head = {"line": line, "carried": carried} if carried else {"line": line}
     if result.error is not None:
-        return {"line": line, **error_json(result.error)}
+        return {**head, **error_json(result.error)}
     document = {
-        "line": line,
+        **head,
         "value": number(result.value),
         "gradients": {name: number(grad) for name, grad in result.gradients.items()},
     }
+    if nodes is not None:
+        document["nodes"] = {
+            label: {"value": number(result.nodes[i][0]), "grad": number(result.nodes[i][1])}
+            for i, label in nodes
+        }
     if kinks:
         document["kinks"] = kinks
     if result.check is not None:

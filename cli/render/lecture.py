@@ -13,7 +13,7 @@ from ...graph.paths import EXACT_COUNT_DIGITS, MAX_PATHS, Path, PathReport
 from ...graph.program import Program
 from ...graph.trace import BackwardStep, ForwardStep, Scaled, Trace, local_texts
 from ...graph.values import value_text
-from .text import one_line, stdout_console
+from .text import stdout_console
 
 if TYPE_CHECKING:
     from ...graph.expect import ExpectReport
@@ -59,62 +59,128 @@ def seed_line(trace: Trace) -> str:
 
 def print_trace(trace: Trace, expression: str, answers: ExpectReport | None = None) -> None:
     """Both passes, step by step; with `answers`, each step a student answered is marked ✓ or ✗
-    with the number written beside it (a gradient on the step that completes it)."""
+    with the number written beside it (a gradient on the step that completes it). A step too long
+    for the terminal wraps between its terms (wrapped)."""
     from rich.markup import escape
 
     marks = _Marks(answers)
-
-    console = stdout_console(
-        highlight=False, soft_wrap=True
-    )  # a step is one line, however narrow the terminal
+    console = stdout_console(highlight=False, soft_wrap=True)  # lines are broken here, not by Rich
+    width = wrap_width(console)
     evaluation = trace.evaluation
-    point = ", ".join(f"{name} = {value_text(value)}" for name, value in evaluation.inputs.items())
-    console.print(
-        f"[bold]backprop trace[/bold] · {escape(one_line(expression))}"
-        + (f"  at {escape(point)}" if point else "")
-    )
+    print_header(console, "backprop trace · ", expression, evaluation.inputs)
 
     console.print("\n[bold]forward pass[/bold], in topological order:")
     shown = [
         step for step in trace.forward if not (step.op == CONST.name and step.name == value_text(step.value))
     ]
     lines = [forward_line(step) for step in shown]
-    width = min(max((len(line) for line in lines), default=0), 60)
+    column = min(max((len(line) for line in lines), default=0), 60)
     for step, line in zip(shown, lines, strict=True):
         if step.operands is not None and step.expr.replace(" ", "") != step.formula.replace(" ", ""):
-            # Letters stand for subexpressions: show which, beside the step.
-            console.print(
-                f"  {escape(line.ljust(width))}  [dim]# {escape(step.expr)}[/dim]"
-                + marks.of(step.name, "value")
-            )
-        else:
-            console.print(f"  {escape(line)}" + marks.of(step.name, "value"))
+            line = f"{line.ljust(column)}  # {step.expr}"  # letters stand for subexpressions: say which
+        _print_step(console, line, width, marks.of(step.name, "value"))
         marks.why(console, step.name, "value")
 
     console.print(
         f"\n[bold]backward pass[/bold], in reverse topological order, from {escape(seed_line(trace))}:"
-        + marks.of(trace.output, "grad")
+        + marks.of(trace.output, "grad"),
+        soft_wrap=not console.is_terminal,  # prose: between words on a terminal, one line in a file
     )
-    last = {
-        step.child: index for index, step in enumerate(trace.backward)
-    }  # the step completing each gradient
+    last = {step.child: index for index, step in enumerate(trace.backward)}  # the step completing each
     for index, step in enumerate(trace.backward):
         mark = marks.of(step.child_name, "grad") if last[step.child] == index else ""
-        console.print(
-            f"  {escape(backward_line(step))}{mark}", style="bold" if step.previous is not None else None
-        )
+        _print_step(console, backward_line(step), width, mark, "bold" if step.previous is not None else None)
         if mark:
             marks.why(console, step.child_name, "grad")
     if not trace.backward:
         console.print("  (no edge to follow: nothing below the output needs a gradient)")
 
-    gradients = evaluation.gradients
+    gradients = [
+        f"∂{trace.output}/∂{name} = {value_text(grad)}" for name, grad in evaluation.gradients.items()
+    ]
     if gradients:
-        summary = ", ".join(
-            f"∂{trace.output}/∂{name} = {value_text(grad)}" for name, grad in gradients.items()
-        )
-        console.print(f"\n[bold]gradients[/bold]: {escape(summary)}")
+        summary = "gradients: " + ", ".join(gradients)
+        if width is None or len(summary) <= width:
+            console.print(f"\n[bold]gradients[/bold]: {escape(', '.join(gradients))}")
+        else:  # one input a line
+            console.print("\n[bold]gradients[/bold]:")
+            for line in gradients:
+                _print_step(console, line, width)
     marks.summary(console)
+
+
+BREAKS = ((" → ",), (" = ", "  # "), (" + ", " · ", " × "))
+"""Where a long trace step may break, the first kind first: before one of these, outside brackets
+(so never inside a number or a tensor)."""
+
+
+def wrap_width(console) -> int | None:
+    """The width trace steps wrap to: the terminal's, or COLUMNS's in a pipe; None (one line a
+    step, as grep wants) in a pipe or file without COLUMNS."""
+    import os
+
+    return console.width if console.is_terminal or os.environ.get("COLUMNS") else None
+
+
+def wrapped(text: str, width: int | None, indent: str = "  ", hang: int = 4, breaks=BREAKS) -> list[str]:
+    """`text` as lines of at most `width` columns where it can: broken before a ` → `, else a
+    ` = `, else a ` + ` or ` · ` outside brackets; later lines indented `hang` more. A term longer
+    than a line stays whole."""
+    if width is None or len(indent) + len(text) <= width:
+        return [indent + text]
+    room = width - len(indent) - hang
+    pieces = [text]
+    for kind in breaks:  # split only what is still too long, at the next kind of break
+        pieces = [
+            part for piece in pieces for part in (_split(piece, kind) if len(piece) > room else [piece])
+        ]
+    lines, line = [], indent + pieces[0]
+    for piece in pieces[1:]:
+        if len(line) + len(piece) <= width:
+            line += piece
+        else:
+            lines.append(line.rstrip())
+            line = indent + " " * hang + piece.lstrip()
+    return [*lines, line]
+
+
+def _split(text: str, breaks: tuple[str, ...]) -> list[str]:
+    """`text` cut before each of `breaks` outside brackets; each piece after the first starts with
+    the space before its operator, so that joining them gives `text` back."""
+    cuts, depth = [0], 0
+    for position, char in enumerate(text):
+        depth += (char in "([{") - (char in ")]}")
+        found = depth == 0 and next((b for b in breaks if text.startswith(b, position)), None)
+        if found and position > cuts[-1]:
+            cuts.append(position + found.index(" "))
+    return [text[a:b] for a, b in zip(cuts, [*cuts[1:], len(text)])]
+
+
+def _print_step(console, text: str, width: int | None, mark: str = "", style: str | None = None) -> None:
+    """One step, wrapped between its terms; `mark` (markup) after its last line."""
+    from rich.markup import escape
+
+    lines = wrapped(text, width)
+    for number, line in enumerate(lines):
+        console.print(escape(line) + (mark if number == len(lines) - 1 else ""), style=style)
+
+
+def print_header(console, title: str, expression: str, inputs: dict) -> None:
+    """`backprop trace · (a + b) * c  at a = 7, b = 3`: the expression as wide as the terminal,
+    and the point on the next lines when it does not fit beside it."""
+    from rich.markup import escape
+
+    from .columns import title_text
+
+    point = ", ".join(f"{name} = {value_text(value)}" for name, value in inputs.items())
+    head = title_text(console, title, expression)
+    if point and len(head) + 4 + len(point) <= console.width:
+        console.print(f"[bold]{escape(head)}[/bold]  at {escape(point)}")
+        return
+    console.print(f"[bold]{escape(head)}[/bold]")
+    if point:
+        for line in wrapped("at " + point, console.width, breaks=((", ",),)):
+            console.print(escape(line))
 
 
 class _Marks:
@@ -218,60 +284,73 @@ def _scaled_text(value: Scaled) -> str:
 
 def print_paths(report: PathReport, evaluation: Evaluation, expression: str, max_paths: int) -> None:
     from rich.markup import escape
-    from rich.table import Table
+
+    from .columns import Column, fit_table, print_table, title_text
 
     console = stdout_console(highlight=False, soft_wrap=True)
     program = evaluation.program
     labels = program.labels()
     start, output = labels[report.start], labels[program.output]
     console.print(
-        f"[bold]paths from {escape(start)} to {escape(output)}[/bold] in {escape(one_line(expression))}"
+        f"[bold]{escape(title_text(console, f'paths from {start} to {output} in ', expression))}[/bold]"
     )
     if report.paths:
-        table = Table(title_justify="left")
-        for header, justify in (
-            ("#", "right"),
-            ("path", "left"),
-            ("local derivatives", "left"),
-            ("values", "left"),
-            ("product", "right"),
-        ):
-            table.add_column(header, justify=justify, overflow="fold")
-        for index, (path, (nodes, symbols)) in enumerate(
-            zip(report.paths, path_rows(report, program, labels), strict=True), 1
-        ):
-            table.add_row(
+        columns = [
+            Column("#", "right"),
+            Column("path", gives=2, wraps=True),
+            Column("local derivatives", gives=1, wraps=True),
+            Column("values", gives=3, wraps=True),
+            Column("product", "right"),
+        ]
+        rows = [
+            [
                 str(index),
-                escape(nodes),
-                escape(locals_text(symbols)),
+                nodes,
+                locals_text(symbols),
                 " × ".join(_bracketed(factor.text()) for factor in path.factors) or "1",
                 path.weight.text(),
+            ]
+            for index, (path, (nodes, symbols)) in enumerate(
+                zip(report.paths, path_rows(report, program, labels), strict=True), 1
             )
-        console.print(table)
+        ]
+        print_table(console, fit_table(console, columns, rows))
         wide = sum(path_note(path) is not None for path in report.paths)
         if wide:
             console.print(
                 f"[yellow]{wide} path{'s hold' if wide != 1 else ' holds'} a number too large for a float64, "
                 "or not finite[/yellow]: each is shown in full, and the products and their sum are taken "
-                "as mantissa · 2^exponent, so none of them overflows"
+                "as mantissa · 2^exponent, so none of them overflows",
+                soft_wrap=not console.is_terminal,
             )
-    gradient = f"∂{output}/∂{start}"
+    _print_sums(console, report, evaluation, f"∂{output}/∂{start}", max_paths)
+
+
+def _print_sums(console, report: PathReport, evaluation: Evaluation, gradient: str, max_paths: int) -> None:
+    """Below the paths table: their sum beside backprop's gradient, and how many paths there are."""
+    from rich.markup import escape
+
+    prose = not console.is_terminal  # one line each in a file; between words on a terminal
     total = _scaled_text(report.weight)
     if report.complete:
         console.print(
-            f"sum over the {report.count} path{'s' if report.count != 1 else ''}: {total}; {escape(gradient)} by backprop: {value_text(report.gradient)}"
+            f"sum over the {report.count} path{'s' if report.count != 1 else ''}: {total}; {escape(gradient)} by backprop: {value_text(report.gradient)}",
+            soft_wrap=prose,
         )
     else:
         console.print(
-            f"sum over the {len(report.paths)} listed paths: {total} (partial); {escape(gradient)} by backprop: {value_text(report.gradient)}"
+            f"sum over the {len(report.paths)} listed paths: {total} (partial); {escape(gradient)} by backprop: {value_text(report.gradient)}",
+            soft_wrap=prose,
         )
     console.print(
-        f"number of paths: {count_text(report)} by the recurrence paths(v) = Σ paths(parents of v); {len(report.paths)} listed"
+        f"number of paths: {count_text(report)} by the recurrence paths(v) = Σ paths(parents of v); {len(report.paths)} listed",
+        soft_wrap=prose,
     )
     if not report.complete:
         console.print(
             f"[yellow]listing stopped at --max-paths {max_paths}[/yellow] (raise it, up to {MAX_PATHS:,}, to see "
-            "more): the number of paths can grow exponentially with the program, backprop's cost only linearly"
+            "more): the number of paths can grow exponentially with the program, backprop's cost only linearly",
+            soft_wrap=prose,
         )
 
 

@@ -5,19 +5,19 @@ Rich is imported inside the printers only, so `--json` runs never load it.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
+from ...graph.ops import CONST
 from ...graph.values import shape_text, value_text
-from .text import one_line, shortened, stdout_console
+from ..options import DEFAULT_ROWS
+from .columns import Column, Gap, Styled, fit_table, print_table, title_text
+from .text import shortened, stdout_console
 
 if TYPE_CHECKING:
     from ...graph.check import CheckReport
     from ...graph.engine import Evaluation
     from ...graph.expect import ExpectReport
-
-
-DEFAULT_ROWS = 40
-"""Past this many nodes the table shows only the inputs, the named nodes and the output."""
 
 
 def inputs_header(evaluation: Evaluation) -> str | None:
@@ -30,16 +30,35 @@ def inputs_header(evaluation: Evaluation) -> str | None:
 
 
 def rows_to_show(evaluation: Evaluation, limit: int, show_all: bool) -> list[int]:
-    """Node ids for the table: all of them, or past `limit` the inputs, named nodes and output."""
+    """Node ids for the table: all of them up to `limit`; past it, `limit` rows: the inputs, named
+    nodes and output, then the unnamed nodes nearest before each of them (the steps computing it,
+    the nearest first), in order. More than `limit` inputs and named nodes: the first and last."""
     program = evaluation.program
     count = len(program)
     if show_all or count <= limit:
         return list(range(count))
     keep = sorted(set(program.inputs.values()) | set(program.bindings.values()) | {program.output})
-    if len(keep) > limit:
+    if len(keep) >= limit:
         head = max(1, limit // 2)
-        keep = keep[:head] + keep[-(limit - head) :]
-    return keep
+        return keep[:head] + keep[len(keep) - (limit - head) :]
+    chosen, budget = set(keep), limit - len(keep)
+    floor = dict(zip(keep, [-1, *keep]))  # the kept node before each kept node
+    below = {node_id: node_id - 1 for node_id in keep}  # the next step to take below each
+    while budget > 0:  # a round takes one step below each kept node: the nearest first
+        taken = 0
+        for node_id in keep:
+            step = below[node_id]
+            while step > floor[node_id] and program.ops[step] is CONST:  # a literal is no step
+                step -= 1
+            if step > floor[node_id] and taken < budget:
+                chosen.add(step)
+                taken += 1
+                step -= 1
+            below[node_id] = step
+        if not taken:
+            break
+        budget -= taken
+    return sorted(chosen)
 
 
 def print_evaluation(
@@ -59,9 +78,15 @@ def print_evaluation(
     header = inputs_header(evaluation)
     if header is not None:
         console.print(escape(header))
-    console.print(_node_table(evaluation, expression, shown))
-    if evaluation.gradients:
-        console.print(_gradients_table(evaluation, None if show_all else limit))
+    print_table(
+        console, _node_table(console, evaluation, shown), title_text(console, "backprop · ", expression)
+    )
+    if not evaluation.has_gradients:  # a tensor output: its values only, and why
+        console.print(escape(evaluation.no_gradients_note), soft_wrap=True)
+    elif evaluation.gradients:
+        output = shortened(evaluation.program.labels()[evaluation.program.output])
+        title = title_text(console, f"gradients of {output} = ", value_text(evaluation.value))
+        print_table(console, _gradients_table(console, evaluation, None if show_all else limit), title)
     else:
         output = shortened(evaluation.program.labels()[evaluation.program.output])
         console.print(f"{output} = {escape(value_text(evaluation.value))} (the program has no inputs)")
@@ -71,62 +96,80 @@ def print_evaluation(
         print_check(console, check, limit=None if show_all else limit)
 
 
-def _node_table(evaluation: Evaluation, expression: str, shown: list[int]):
-    """One row per shown node (id, name, op, expression, value, grad), ⋮ where rows are left out."""
-    from rich.markup import escape
-    from rich.table import Table
+NODE_COLUMNS = [
+    Column("id", "right", gives=4, least=99, drops=True),  # the last to go: a name says which node
+    Column("name", gives=3, least=4, middle=True),
+    Column("op", gives=2, least=99, drops=True),  # an op is left out whole, never cut
+    Column("expression", gives=1, least=10, drops=True),
+    Column("value", "right"),
+    Column("grad", "right"),
+]
+"""When the terminal is too narrow, the expression is shortened and then left out, then the op,
+then names are shortened, then the id left out; a value or gradient is never cut."""
 
+
+def cell_text(value) -> str:
+    """A value in a table cell: as value_text, but a small matrix one row per line, aligned."""
+    text = value_text(value)
+    if type(value) is float or getattr(value, "ndim", 1) < 2 or not text.startswith("[["):
+        return text
+    depth = value.ndim
+    return re.sub(r"(\]+), (\[+)", lambda m: f"{m[1]},\n{' ' * (depth - len(m[1]))}{m[2]}", text)
+
+
+def _node_table(console, evaluation: Evaluation, shown: list[int]):
+    """One row per shown node (id, name, op, expression, value, grad), ⋮ where rows are left out."""
     program = evaluation.program
     labels = program.labels()
-    table = Table(
-        title=f"backprop · {escape(one_line(expression))}", title_justify="left", caption_justify="left"
-    )
-    for header, justify in (
-        ("id", "right"),
-        ("name", "left"),
-        ("op", "left"),
-        ("expression", "left"),
-        ("value", "right"),
-        ("grad", "right"),
-    ):
-        table.add_column(header, justify=justify, overflow="fold")
-    previous = -1
+    rows, styles, previous = [], [], -1
     for node_id in shown:
         if node_id != previous + 1:
-            table.add_row("⋮", "", "", f"[dim]{node_id - previous - 1} rows not shown[/dim]", "", "")
+            rows.append(_not_shown(node_id - previous - 1))
+            styles.append(None)
         op_name = program.ops[node_id].name
-        style = "bold" if node_id == program.output else ("cyan" if op_name == "input" else None)
         grad = evaluation.grad_of(node_id)
-        table.add_row(
-            str(node_id),
-            shortened(labels[node_id] or ""),  # a name of a megabyte, in the middle
-            op_name,
-            escape(program.expr(node_id)),
-            escape(value_text(evaluation.values[node_id])),
-            "—" if grad is None else escape(value_text(grad)),
-            style=style,
+        rows.append(
+            [
+                str(node_id),
+                shortened(labels[node_id] or ""),  # a name of a megabyte, in the middle
+                op_name,
+                program.expr(node_id),
+                cell_text(evaluation.values[node_id]),
+                "—" if grad is None else cell_text(grad),
+            ]
         )
+        styles.append("bold" if node_id == program.output else ("cyan" if op_name == "input" else None))
         previous = node_id
+    if previous != len(program) - 1:
+        rows.append(_not_shown(len(program) - 1 - previous))
+        styles.append(None)
+    table = fit_table(console, NODE_COLUMNS, rows, styles=styles)
     if len(shown) < len(program):
-        table.caption = f"{len(shown)} of {len(program)} nodes shown (inputs, named nodes, output); --all shows every node"
+        table.caption = (
+            f"{len(shown)} of {len(program)} nodes shown (inputs, named nodes, output and the steps "
+            "before them; --rows N); --all shows every node"
+        )
     return table
 
 
-def _gradients_table(evaluation: Evaluation, limit: int | None):
-    """∂L/∂input for every input (the first `limit` of them; None: all)."""
-    from rich.markup import escape
-    from rich.table import Table
+def _not_shown(count: int) -> Gap:
+    return Gap(f"{count} row{'s' if count != 1 else ''} not shown", f"{count} hidden")
 
+
+def _gradients_table(console, evaluation: Evaluation, limit: int | None):
+    """∂L/∂input for every input (the first `limit` of them; None: all)."""
     output = shortened(evaluation.program.labels()[evaluation.program.output])
-    table = Table(
-        title=f"gradients of {output} = {escape(value_text(evaluation.value))}", title_justify="left"
-    )
-    table.add_column("input")
-    table.add_column("value", justify="right")
-    table.add_column(f"∂{output}/∂input", justify="right")
+    columns = [
+        Column("input", gives=1, least=5, middle=True),
+        Column("value", "right"),
+        Column(f"∂{output}/∂input", "right"),
+    ]
     items = list(evaluation.gradients.items())
-    for name, grad in items if limit is None else items[:limit]:
-        table.add_row(shortened(name), escape(value_text(evaluation.inputs[name])), escape(value_text(grad)))
+    rows = [
+        [shortened(name), cell_text(evaluation.inputs[name]), cell_text(grad)]
+        for name, grad in (items if limit is None else items[:limit])
+    ]
+    table = fit_table(console, columns, rows)
     if limit is not None and len(items) > limit:
         table.caption = f"{limit} of {len(items)} inputs shown; --all shows every input"
     return table
@@ -161,15 +204,9 @@ def _hanging(prefix: str, text: str) -> str:
 
 def print_check(console, check: CheckReport, limit: int | None) -> None:
     """One row per scalar input and per checked element of a tensor input (`W1[0, 1]`)."""
-    from rich.table import Table
-
-    table = Table(
-        title=f"gradient check (central differences, eps {check.eps:g}, tol {check.tolerance:g})",
-        title_justify="left",
-        caption_justify="left",
-    )
-    for header in ("input", "analytic", "numeric", "abs error", "rel error", ""):
-        table.add_column(header, justify="left" if header in ("input", "") else "right")
+    columns = [Column("input", gives=1, least=5, middle=True)]
+    columns += [Column(header, "right") for header in ("analytic", "numeric", "abs error", "rel error")]
+    columns.append(Column(""))
     rows = [
         (
             shortened(item.name)
@@ -181,27 +218,29 @@ def print_check(console, check: CheckReport, limit: int | None) -> None:
         for item in check.inputs
         for each in item.compared
     ]
+    cells = []
     for label, each, at_kink in rows if limit is None else rows[:limit]:
-        mark = (
-            "[green]✓[/green]"
-            if each.passed
-            else (
-                "[yellow]⚠ kink[/yellow]"
-                if at_kink
-                else ("[yellow]? not checkable[/yellow]" if each.numeric is None else "[red]✗[/red]")
-            )
+        if each.passed:
+            mark = Styled("✓", "green")
+        elif at_kink:
+            mark = Styled("⚠ kink", "yellow")
+        else:
+            mark = Styled("? not checkable", "yellow") if each.numeric is None else Styled("✗", "red")
+        cells.append(
+            [
+                label,
+                value_text(each.analytic),
+                "—" if each.numeric is None else value_text(each.numeric),
+                "—" if each.abs_error is None else f"{each.abs_error:.2e}",
+                "—" if each.rel_error is None else f"{each.rel_error:.2e}",
+                mark,
+            ]
         )
-        table.add_row(
-            label,
-            value_text(each.analytic),
-            "—" if each.numeric is None else value_text(each.numeric),
-            "—" if each.abs_error is None else f"{each.abs_error:.2e}",
-            "—" if each.rel_error is None else f"{each.rel_error:.2e}",
-            mark,
-        )
+    table = fit_table(console, columns, cells)
     if limit is not None and len(rows) > limit:
         table.caption = f"{limit} of {len(rows)} rows shown; --all shows every row"
-    console.print(table)
+    title = f"gradient check (central differences, eps {check.eps:g}, tol {check.tolerance:g})"
+    print_table(console, table, title)
     for item in check.inputs:
         if item.elements is None:
             continue
@@ -229,31 +268,24 @@ def _check_verdict(check: CheckReport, compared: int) -> str:
 def print_expectations(report: ExpectReport, evaluation: Evaluation) -> None:
     """The answers table: each row says what it checks (`value of c`, `∂e/∂c`), with its note below."""
     from rich.markup import escape
-    from rich.table import Table
 
     console = stdout_console(highlight=False)
     output = shortened(evaluation.program.labels()[evaluation.program.output])
     how = "the digits written" if report.rounded else f"tolerance {report.tolerance:g}"
-    table = Table(title=f"answers ({how})", title_justify="left")
-    for header, justify in (
-        ("answer", "left"),
-        ("expected", "right"),
-        ("got", "right"),
-        ("difference", "right"),
-        ("", "left"),
-    ):
-        table.add_column(header, justify=justify)
-    notes = []
+    columns = [Column("answer", gives=1, wraps=True)]
+    columns += [Column(header, "right") for header in ("expected", "got", "difference")]
+    columns.append(Column(""))
+    rows, notes = [], []
     for item in report.items:
         what = answer_label(item, output)
-        mark = "[green]✓[/green]" if item.passed else "[red]✗[/red]"
+        mark = Styled("✓", "green") if item.passed else Styled("✗", "red")
         difference = "—" if item.abs_error is None else f"{item.abs_error:.3g}"
-        table.add_row(what, value_text(item.expected), value_text(item.got), difference, mark)
+        rows.append([what, cell_text(item.expected), cell_text(item.got), difference, mark])
         if item.note:
-            notes.append(f"  {what}: {escape(item.note)}")
+            notes.append(f"  {escape(what)}: {escape(item.note)}")
         if item.diagnosis:
-            notes.append(f"  {what}: [yellow]why:[/yellow] {escape(item.diagnosis.text)}")
-    console.print(table)
+            notes.append(f"  {escape(what)}: [yellow]why:[/yellow] {escape(item.diagnosis.text)}")
+    print_table(console, fit_table(console, columns, rows), f"answers ({how})")
     for note in notes:
         console.print(note)
     wrong = sum(not item.passed for item in report.items)
@@ -282,26 +314,22 @@ def print_training(training, expression: str, stride: int = 1) -> None:
     """What `minimize` prints: the parameters at the start and the end, the losses, why it stopped,
     and the loss curve."""
     from rich.markup import escape
-    from rich.table import Table
 
     from .curve import LABEL_MARGIN, MIN_WIDTH, curve_text
 
     console = stdout_console(highlight=False, emoji=False)
-    table = Table(
-        title=f"backprop minimize · {escape(one_line(expression))}",
-        title_justify="left",
-        caption_justify="left",
-    )
-    for header, justify in (("parameter", "left"), ("start", "right"), ("end", "right")):
-        table.add_column(header, justify=justify)
-    for name in training.wrt:
-        table.add_row(
-            shortened(name),
-            escape(value_text(training.start[name])),
-            escape(value_text(training.params[name])),
-        )
+    columns = [
+        Column("parameter", gives=1, least=9, middle=True),
+        Column("start", "right"),
+        Column("end", "right"),
+    ]
+    rows = [
+        [shortened(name), cell_text(training.start[name]), cell_text(training.params[name])]
+        for name in training.wrt
+    ]
+    table = fit_table(console, columns, rows)
     table.caption = f"{training.method}, η = {training.lr:g}"
-    console.print(table)
+    print_table(console, table, title_text(console, "backprop minimize · ", expression))
     norm = "—" if training.grad_norm is None else value_text(training.grad_norm)
     console.print(
         f"loss {value_text(training.loss_start)} → {value_text(training.loss_final)} in {training.steps:,} "

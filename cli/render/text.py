@@ -13,6 +13,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from ...graph.errors import BackpropError, InputError
+from .encoding import fitted
 
 # What a terminal acts on instead of showing: C0 and C1 controls, DEL, the bidirectional marks,
 # embeddings, overrides and isolates (text that reads in another order than it runs), and lone
@@ -97,7 +98,8 @@ def _window(line: str, start: int, width: int) -> tuple[str, int, int]:
     start = min(start, len(line))
     # An escape only lengthens a character, so the window lies within this slice of the line.
     low, high = max(0, start - ERROR_LINE_WIDTH), min(len(line), start + ERROR_LINE_WIDTH)
-    pieces = [visible(char) for char in line[low:high]]
+    encoding = getattr(sys.stderr, "encoding", None)  # ASCII stand-ins take their own width too
+    pieces = [fitted(visible(char), encoding) for char in line[low:high]]
     at = [0, *accumulate(map(len, pieces))]  # at[i]: where character low + i starts when shown
     shown = "".join(pieces)
     caret = at[start - low]
@@ -133,8 +135,8 @@ _StdoutConsole = None
 def stdout_console(**options):
     """A Rich console on standard output whose broken pipe reaches the command's output rule
     (cli/app.py: exit 141, quietly); Rich's own handler would exit 1. Every string it prints shows
-    hidden characters as escapes (newlines stay), and `:name:` is never read as an emoji. Rich
-    loads here, not before."""
+    hidden characters as escapes (newlines stay) and, where the output's encoding lacks them, ASCII
+    for `∂ · →` (encoding.py); `:name:` is never read as an emoji. Rich loads here, not before."""
     global _StdoutConsole
     if _StdoutConsole is None:
         from rich.console import Console
@@ -146,7 +148,13 @@ def stdout_console(**options):
             def render_str(self, text: str, **options):
                 # Every str printed, a table's titles and cells too, passes here before its markup
                 # is read; an escape is never markup, so this cannot change what the markup says.
-                return super().render_str(visible(text, lines=True), **options)
+                # ASCII stand-ins go in here too, so that a table measures the text it prints.
+                return super().render_str(self.shown(text), **options)
+
+            def shown(self, text: str) -> str:
+                """`text` as this console prints it: hidden characters as escapes, and the
+                characters its encoding cannot hold as ASCII."""
+                return fitted(visible(text, lines=True), self.encoding)
 
         _StdoutConsole = PipeAwareConsole
     return _StdoutConsole(**{"emoji": False, **options})
@@ -220,7 +228,10 @@ def kink_text(kink, program) -> str:
     name, inputs = program.ops[kink.node].name, program.inputs_of(kink.node)
     moving = [i for i, node_id in enumerate(inputs) if program.needs_grad[node_id]]  # not constants
     operands = [program.expr(inputs[i], limit=40) for i in moving]
-    at = " = ".join([*operands, value_text(kink.inputs[moving[0]])])
+    first = kink.inputs[moving[0]]  # a tie's inputs are equal; leaky_relu(x, s)'s slope is not at the kink
+    at = " = ".join(
+        [*(text for i, text in zip(moving, operands) if kink.inputs[i] == first), value_text(first)]
+    )
     if kink.index is None:
         where = f"({at})"
     else:
