@@ -123,14 +123,6 @@ def require_positive(*options: tuple[str, float]) -> None:
             raise InputError(f"{option} must be a positive, finite number, not {value}")
 
 
-def refuse_two_outputs(json_output: bool, format_) -> None:
-    """--json and --format (an Enum) ask for two kinds of output: both given is an error, not a choice made silently."""
-    if json_output and format_ is not None:
-        raise InputError(
-            f"--json and --format {format_.value} ask for two kinds of output", hint="give one of them"
-        )
-
-
 class Limits:
     """The resource limits a command runs under (graph/limits.py has the defaults)."""
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated
 
 import typer
 
 from ...graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
 from ..answers import Expect, ExpectFile, Rounded, read_answers
+from ..formats import TableWriteUp as Format
+from ..formats import refuse_two_outputs, write_up
 from ..options import (
     DEFAULT_ROWS,
     PROGRAM_SETTINGS,
     ROWS_HELP,
     Eps,
     ProgramInputs,
-    refuse_two_outputs,
     require_positive,
     takes_program,
 )
@@ -42,21 +42,10 @@ Examples:
 SETTINGS = {**PROGRAM_SETTINGS, "epilog": EXAMPLES}
 
 
-class Format(str, Enum):
-    markdown = "markdown"
-    latex = "latex"
-    csv = "csv"
-
-
-WriteUp = Annotated[
-    Format | None,
-    typer.Option(
-        "--format",
-        case_sensitive=False,
-        help="A write-up instead of the tables: markdown (pipe tables), latex (an array of the nodes) or csv (the node table).",
-        show_default=False,
-    ),
-]
+WriteUp = write_up(
+    Format,
+    "A write-up instead of the tables: markdown (pipe tables), latex (an array of the nodes) or csv (the node table).",
+)
 
 
 Check = Annotated[

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated
 
 import typer
 
 from ...graph.errors import InputError, LimitError
-from ..options import PROGRAM_SETTINGS, ProgramInputs, refuse_two_outputs, takes_program
+from ..formats import TableWriteUp as Format
+from ..formats import refuse_two_outputs, write_up
+from ..options import PROGRAM_SETTINGS, ProgramInputs, takes_program
 
 EXAMPLES = """
 Examples:
@@ -23,21 +24,10 @@ Examples:
 SETTINGS = {**PROGRAM_SETTINGS, "epilog": EXAMPLES}
 
 
-class Format(str, Enum):
-    markdown = "markdown"
-    latex = "latex"
-    csv = "csv"
-
-
-WriteUp = Annotated[
-    Format | None,
-    typer.Option(
-        "--format",
-        case_sensitive=False,
-        help="A write-up instead of the text: markdown (a pipe table), latex (the sum of the paths' products) or csv (the table).",
-        show_default=False,
-    ),
-]
+WriteUp = write_up(
+    Format,
+    "A write-up instead of the text: markdown (a pipe table), latex (the sum of the paths' products) or csv (the table).",
+)
 
 
 @takes_program()

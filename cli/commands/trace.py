@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
 
 import typer
 
 from ...graph.errors import LimitError
 from ...graph.limits import DEFAULT_TOL
 from ..answers import AnswerTol, Expect, ExpectFile, Rounded, read_answers
-from ..options import PROGRAM_SETTINGS, ProgramInputs, refuse_two_outputs, require_positive, takes_program
+from ..formats import refuse_two_outputs, write_up
+from ..options import (
+    PROGRAM_SETTINGS,
+    ProgramInputs,
+    require_positive,
+    takes_program,
+)
 from ..render.text import warn_about_kinks
 
 EXIT_ANSWER_OFF = 1
@@ -35,15 +40,10 @@ class Format(str, Enum):
     latex = "latex"
 
 
-WriteUp = Annotated[
-    Format | None,
-    typer.Option(
-        "--format",
-        case_sensitive=False,
-        help="A write-up instead of the text: markdown (the lines as a list) or latex (an align* block, line by line).",
-        show_default=False,
-    ),
-]
+WriteUp = write_up(
+    Format,
+    "A write-up instead of the text: markdown (the lines as a list) or latex (an align* block, line by line).",
+)
 
 
 @takes_program()
