@@ -304,6 +304,8 @@ def mistyped_option(
     None when it is neither (a spare input: a warning, told by the caller)."""
     wrong = other_command_option(word, command, options, elsewhere)
     meant = close_option(word, options)
+    if wrong is None and meant is None and not is_name(word):  # `eval --max-path 1`: no name, an option
+        return _unknown_option(word, command, elsewhere)
     if wrong is not None or meant is None:
         return wrong
     no_input = f", and the program has no input named {word}" if is_name(word) else ""
@@ -311,6 +313,15 @@ def mistyped_option(
         f"unknown option --{word}{no_input.replace(', and', ':')}",
         hint=f"did you mean {meant}? (see backprop {command} --help)",
     )
+
+
+def _unknown_option(word: str, command: str, elsewhere: dict[str, list[str]]) -> InputError:
+    """`--word` that cannot name an input and is no option of this command: the nearest option of
+    another command, if one is close (`eval --max-path` → paths' --max-paths)."""
+    near = close_option(word, tuple(elsewhere))
+    where = f" (an option of {_listed(elsewhere[near])})" if near else ""
+    meant = f"did you mean {near}{where}? " if near else ""
+    return InputError(f"unknown option --{word}", hint=f"{meant}see backprop {command} --help")
 
 
 def other_command_option(

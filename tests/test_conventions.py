@@ -322,3 +322,12 @@ def test_top_level_help_in_readme_order_with_an_example_each(run, monkeypatch, c
 def test_a_usage_error_names_the_command_whose_help_to_read(run, args, command):
     code, _, err = run(*args)
     assert code == 2 and f"see backprop {command} --help" in err and "COMMAND" not in err
+
+
+def test_an_option_of_another_command_misspelt_is_named(run):
+    """`eval --max-path 1` cannot be an input (no name has a dash): the nearest option, and whose it is."""
+    code, _, err = run("eval", "a * b", "--a", "1", "--b", "2", "--max-path", "1")
+    assert code == 2
+    assert "unknown option --max-path" in err and "did you mean --max-paths (an option of paths)?" in err
+    code, _, err = run("eval", "a * b", "--a", "1", "--b", "2", "--zz-top", "1")
+    assert code == 2 and "unknown option --zz-top" in err and "did you mean" not in err
