@@ -27,7 +27,7 @@ def defaults(environ: dict[str, str] | None = None, start: Path | None = None) -
     """The settings that replace the built-in defaults: the file's, then the environment's over them."""
     environ = os.environ if environ is None else environ
     settings: dict[str, float | int] = {}
-    found = find_table(Path.cwd() if start is None else start)
+    found = find_table(start if start is not None else _here())
     if found is not None:
         path, table = found
         for key, raw in table.items():
@@ -39,6 +39,14 @@ def defaults(environ: dict[str, str] | None = None, start: Path | None = None) -
         if text is not None and text.strip():  # an empty variable is as good as unset, as shells mean it
             settings[key] = setting(key, text.strip(), f"the environment variable {variable}")
     return settings
+
+
+def _here() -> Path | None:
+    """The current directory, or None when it no longer exists (removed under a shell that is in it)."""
+    try:
+        return Path.cwd()
+    except OSError:
+        return None
 
 
 def setting(key: str, raw: object, where: str) -> float | int:
@@ -89,9 +97,10 @@ def _unknown_key(path: Path, key: str) -> InputError:
     )
 
 
-def find_table(start: Path) -> tuple[Path, dict] | None:
-    """The nearest pyproject.toml from `start` upwards that has a [tool.backprop] table, and the table."""
-    for folder in (start, *start.parents):
+def find_table(start: Path | None) -> tuple[Path, dict] | None:
+    """The nearest pyproject.toml from `start` upwards that has a [tool.backprop] table, and the table
+    (None from None: no current directory)."""
+    for folder in () if start is None else (start, *start.parents):
         path = folder / FILE
         try:
             text = path.read_text(encoding="utf-8")

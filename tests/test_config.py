@@ -4,10 +4,18 @@ the file, and a bad value is an error that names where it came from."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from checks import strict_json
 
 from backprop.cli.config import ENVIRONMENT, _plain_table, _read_table, defaults, find_table
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BIG = ["eval", "a*b", "--a", "987654.321", "--b", "2"]  # 987654 at 6 digits, 987654.321 at 9
 
@@ -159,3 +167,23 @@ def test_the_python_310_reader_agrees_with_tomllib(tmp_path, text):
     """Python 3.10 has no tomllib: the reader of this one table must read it as tomllib does."""
     path = tmp_path / "pyproject.toml"
     assert _plain_table(path, text) == _read_table(path, text)
+
+
+def test_a_current_directory_that_is_gone_has_no_file_and_no_error(tmp_path):
+    """A shell left in a removed folder: the defaults hold, the run goes on (it was exit 74)."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    code = (
+        "import os, sys; os.chdir(sys.argv[1]); os.rmdir(sys.argv[1]);"
+        "sys.argv = ['backprop', 'eval', 'a * 2', '--a', '3', '--json'];"
+        "from backprop.cli.app import main; main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(gone)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["value"] == 6.0
