@@ -14,13 +14,12 @@ import os
 from pathlib import Path
 
 from ..graph.errors import InputError
+from ..graph.values import MAX_DIGITS
 
 TABLE = "tool.backprop"
 FILE = "pyproject.toml"
 ENVIRONMENT = {"tol": "BACKPROP_TOL", "rows": "BACKPROP_ROWS", "digits": "BACKPROP_DIGITS"}
 """Each setting → its environment variable; the keys are the table's keys and the options' names."""
-
-MAX_DIGITS = 17  # as --digits (cli/options.py): a float64 has no more significant digits
 
 
 def defaults(environ: dict[str, str] | None = None, start: Path | None = None) -> dict[str, float | int]:

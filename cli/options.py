@@ -19,7 +19,7 @@ import typer
 
 from ..graph.errors import BackpropError, InputError
 from ..graph.limits import MAX_ELEMENTS, MAX_NODES
-from ..graph.values import SCALAR_DIGITS, set_digits
+from ..graph.values import MAX_DIGITS, SCALAR_DIGITS, set_digits
 from .arguments import (
     Elsewhere,
     collect_values,
@@ -105,7 +105,6 @@ def _option(name: str, annotation, default) -> inspect.Parameter:
 _VALUES = (_option("var", Var, None), _option("vars_file", VarsFile, None))
 _JSON = _option("json_output", Json, False)
 _DIGITS = _option("digits", Digits, SCALAR_DIGITS)
-MAX_DIGITS = 17  # a float64 reads back exactly from 17 significant digits: more only shows noise
 _LIMITS = (
     _option("max_nodes", MaxNodes, MAX_NODES),
     _option("max_elements", MaxElements, MAX_ELEMENTS),

@@ -168,6 +168,7 @@ def _describe(item: object) -> str:
 
 # -- how a value is written: the one formatter of every table, trace, drawing and message -------
 
+MAX_DIGITS = 17  # a float64 reads back exactly from 17 significant digits: more only shows noise (--digits)
 SCALAR_DIGITS = 6  # significant digits of a scalar, and of every element with `full` (--digits: set_digits)
 COMPACT_ELEMENTS = 12
 """A tensor of at most this many elements is written on one line; a larger one as its shape and

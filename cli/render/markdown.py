@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ...graph.ops import CONST
 from ...graph.values import value_text
+from .text import check_texts
 
 if TYPE_CHECKING:
     from ...graph.check import CheckReport
@@ -99,23 +100,14 @@ def evaluation_markdown(
 
 def check_markdown(check: CheckReport) -> str:
     """The gradient check's table: a row per scalar input and per checked element."""
+    from ...graph.check import AT_KINK, FAILED, NOT_CHECKABLE, PASSED, status
+
+    marks = {PASSED: "✓", AT_KINK: "kink", NOT_CHECKABLE: "?", FAILED: "✗"}
     rows = []
     for item in check.inputs:
         for each in item.compared:
             name = item.name if item.elements is None else f"{item.name}[{', '.join(map(str, each.index))}]"
-            mark = (
-                "✓" if each.passed else ("kink" if item.at_kink else ("?" if each.numeric is None else "✗"))
-            )
-            rows.append(
-                [
-                    name,
-                    value_text(each.analytic),
-                    "—" if each.numeric is None else value_text(each.numeric),
-                    "—" if each.abs_error is None else f"{each.abs_error:.2e}",
-                    "—" if each.rel_error is None else f"{each.rel_error:.2e}",
-                    mark,
-                ]
-            )
+            rows.append([name, *check_texts(each), marks[status(each, item.at_kink)]])
     verdict = "passed" if check.passed else "FAILED"
     title = (
         f"**gradient check** (central differences, eps {check.eps:g}, tol {check.tolerance:g}): {verdict}\n\n"

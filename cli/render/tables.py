@@ -12,7 +12,7 @@ from ...graph.ops import CONST
 from ...graph.values import shape_text, value_text
 from ..options import DEFAULT_ROWS
 from .columns import Column, Gap, Styled, fit_table, print_table, title_text
-from .text import shortened, stdout_console
+from .text import check_texts, shortened, stdout_console
 
 if TYPE_CHECKING:
     from ...graph.check import CheckReport
@@ -204,6 +204,14 @@ def _hanging(prefix: str, text: str) -> str:
 
 def print_check(console, check: CheckReport, limit: int | None) -> None:
     """One row per scalar input and per checked element of a tensor input (`W1[0, 1]`)."""
+    from ...graph.check import AT_KINK, FAILED, NOT_CHECKABLE, PASSED, status  # loaded with --check only
+
+    marks = {
+        PASSED: Styled("✓", "green"),
+        AT_KINK: Styled("⚠ kink", "yellow"),
+        NOT_CHECKABLE: Styled("? not checkable", "yellow"),
+        FAILED: Styled("✗", "red"),
+    }
     columns = [Column("input", gives=1, least=5, middle=True)]
     columns += [Column(header, "right") for header in ("analytic", "numeric", "abs error", "rel error")]
     columns.append(Column(""))
@@ -220,22 +228,7 @@ def print_check(console, check: CheckReport, limit: int | None) -> None:
     ]
     cells = []
     for label, each, at_kink in rows if limit is None else rows[:limit]:
-        if each.passed:
-            mark = Styled("✓", "green")
-        elif at_kink:
-            mark = Styled("⚠ kink", "yellow")
-        else:
-            mark = Styled("? not checkable", "yellow") if each.numeric is None else Styled("✗", "red")
-        cells.append(
-            [
-                label,
-                value_text(each.analytic),
-                "—" if each.numeric is None else value_text(each.numeric),
-                "—" if each.abs_error is None else f"{each.abs_error:.2e}",
-                "—" if each.rel_error is None else f"{each.rel_error:.2e}",
-                mark,
-            ]
-        )
+        cells.append([label, *check_texts(each), marks[status(each, at_kink)]])
     table = fit_table(console, columns, cells)
     if limit is not None and len(rows) > limit:
         table.caption = f"{limit} of {len(rows)} rows shown; --all shows every row"

@@ -13,6 +13,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from ...graph.errors import BackpropError, InputError
+from ...graph.values import value_text
 from .encoding import fitted
 
 # What a terminal acts on instead of showing: C0 and C1 controls, DEL, the bidirectional marks,
@@ -284,3 +285,14 @@ def warn_about_check(report, program, *, kinks_told: bool = False) -> None:
     for item in report.inputs:
         if item.note:
             warn(f"gradient check of {item.name}: {item.note}")
+
+
+def check_texts(each) -> list[str]:
+    """One compared element of the gradient check as its table writes it (the Rich table and the
+    Markdown one): analytic, numeric, absolute and relative error, `—` where there is none."""
+    return [
+        value_text(each.analytic),
+        "—" if each.numeric is None else value_text(each.numeric),
+        "—" if each.abs_error is None else f"{each.abs_error:.2e}",
+        "—" if each.rel_error is None else f"{each.rel_error:.2e}",
+    ]
