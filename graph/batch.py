@@ -91,6 +91,28 @@ class BatchColumns:
         """Whether point k is its value and gradients alone (not evaluated alone, not at a kink)."""
         return k not in self.alone and k not in self.kinks
 
+    def table(self, names: list[str]) -> tuple[object, dict, dict[int, BackpropError]]:
+        """Every point's value and gradients (of `names`) as float64 columns, the points evaluated
+        alone filled in, and the failed points' errors by index: their rows hold NaN, which no
+        writer may print, so every columnar output leaves those rows out."""
+        np = kernels.numpy()
+        if self.value is None:
+            value, gradients = np.full(self.size, np.nan), {name: np.full(self.size, np.nan) for name in names}
+        else:
+            value, gradients = self.value.copy(), {name: self.gradients[name].copy() for name in names}
+        failed = {}
+        for k, result in self.alone.items():
+            if result.error is not None:
+                failed[k] = result.error
+                value[k] = math.nan
+                for column in gradients.values():
+                    column[k] = math.nan
+                continue
+            value[k] = result.value
+            for name, column in gradients.items():
+                column[k] = result.gradients[name]
+        return value, gradients, failed
+
     def result(self, k: int) -> PointResult:
         """Point k's PointResult, as evaluate_batch gives it."""
         if k in self.alone:

@@ -11,9 +11,6 @@ or as one answer key per point (cli/render/csv.py, cli/render/markdown.py).
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +22,7 @@ from ...graph.limits import DEFAULT_EPS, DEFAULT_TOL, MAX_ELEMENTS, MAX_NODES
 from ...graph.shapes import fitting_chunk
 from ...graph.values import SCALAR_DIGITS
 from ..arguments import split_arguments
+from ..batch_run import progress_for, run
 from ..files import MAX_LINE_BYTES
 from ..options import (
     PROGRAM_SETTINGS,
@@ -44,8 +42,7 @@ from ..options import (
     written_to,
 )
 from ..points import chunks, point_rows
-from ..render.json import kinks_json
-from ..render.jsonl import BatchLines, batch_lines
+from ..render.jsonl import BatchLines
 from ..render.text import warn
 
 EXIT_CHECK_FAILED, EXIT_FAILED_POINTS = 1, 2
@@ -150,7 +147,7 @@ def command(
             needed = set(program.inputs) - fixed.keys()
             pieces = chunks(point_rows(points, columns, max_line_bytes), chunk, needed, frozenset(fixed))
             output = _writer(format_, program, shown.source, fixed, nodes)
-            total, failed, check_failed = _run(
+            total, failed, check_failed = run(
                 program,
                 pieces,
                 output,
@@ -159,7 +156,7 @@ def command(
                 check=check,
                 eps=eps,
                 tol=tol,
-                progress=_progress_for(points),
+                progress=progress_for(points),
             )
     if failed:
         warn(f"{failed} of {total} points failed")
@@ -216,185 +213,3 @@ def _writer(format_: Format, program, source: str, fixed: dict, nodes: bool):
 
         return LatexKeys(program, source, fixed, nodes)
     return BatchLines(program, nodes)
-
-
-def _run(
-    program, chunks, output, fixed: dict, *, nodes: bool, check: bool, eps: float, tol: float, progress
-) -> tuple[int, int, bool]:
-    """Evaluate chunk by chunk, writing each chunk's lines at once; (points, failed, check failed)."""
-    from ...graph.batch import evaluate_columns
-    from ...graph.kernels import numpy
-
-    np = numpy()
-    total = failed = 0
-    check_failed = False
-    kinks = _Kinks(program)
-    columnar = getattr(output, "columnar", False) and not check
-    with progress as advance, _WholeLines() as out:
-        for piece in chunks:
-            good = len(piece) - len(piece.errors)
-            columns = {**piece.columns, **{name: np.full(good, value) for name, value in fixed.items()}}
-            batch = None
-            if good:
-                batch = evaluate_columns(
-                    program, columns, check=check, eps=eps, tol=tol, size=good, nodes=nodes
-                )
-            text, bad, check_bad = _chunk_text(piece, batch, output, kinks, columnar)
-            out.write(text)
-            failed, check_failed = failed + bad, check_failed or check_bad
-            total += len(piece)
-            advance(len(piece))
-    if kinks.points > 1:
-        warn(f'{kinks.points} of {total} points were at a kink: their lines list them under "kinks"')
-    return total, failed, check_failed
-
-
-def _chunk_text(piece, batch, output, kinks: _Kinks, columnar: bool) -> tuple[str, int, bool]:
-    """A chunk's lines, (text, points failed, a check failed). `columnar`: the plain points' lines
-    come from the columns (render/jsonl.py), the others' one by one."""
-    from ...graph.batch import PointResult
-
-    plain = columnar and batch is not None and batch.value is not None
-    if plain and not (piece.errors or piece.carried or batch.alone or batch.kinks):
-        return batch_lines(piece.lines, batch.value, batch.gradients), 0, False
-    good = [line for i, line in enumerate(piece.lines) if i not in piece.errors]
-    lines = batch_lines(good, batch.value, batch.gradients, split=True) if plain else None
-    texts, rows, point, failed, check_failed = [], [], 0, 0, False
-    for i, line in enumerate(piece.lines):
-        error = piece.errors.get(i)
-        if error is None:
-            point += 1
-            if plain and i not in piece.carried and batch.plain(point - 1):
-                texts.append(lines[point - 1])
-                continue
-        result = PointResult(error=error) if error is not None else batch.result(point - 1)
-        failed += result.error is not None
-        check_failed = check_failed or (result.check is not None and not result.check.passed)
-        row = (line, result, piece.carried.get(i), kinks.told(line, result.kinks))
-        if columnar:
-            texts.append(output.line(*row))
-        else:
-            rows.append(row)
-    return ("".join(texts) if columnar else output.chunk(rows)), failed, check_failed
-
-
-class _Kinks:
-    """The kinks of a run: a warning the first time each node is at one, naming the line; the
-    "kinks" entries of every point at one."""
-
-    def __init__(self, program) -> None:
-        self.program, self.labels, self.warned, self.points = program, None, set(), 0
-        self.entries: dict = {}  # Kink -> its entry: relu at 0 is the same kink at every point
-
-    def told(self, line: int, kinks: list | None) -> list[dict] | None:
-        """The point's "kinks" entries (None when it has none), warning of the nodes not yet told."""
-        if not kinks:
-            return None
-        self.points += 1
-        for kink in kinks:
-            if kink.node not in self.warned:
-                self.warned.add(kink.node)
-                warn(f"line {line}: {self._entry(kink)['text']}")
-        return [self._entry(kink) for kink in kinks]
-
-    def _entry(self, kink) -> dict:
-        entry = self.entries.get(kink)
-        if entry is None:
-            if self.labels is None:
-                self.labels = self.program.labels()
-            if len(self.entries) >= 10_000:  # many distinct ties: memory stays bounded
-                self.entries.clear()
-            (entry,) = kinks_json([kink], self.program, self.labels)
-            self.entries[kink] = entry
-        return entry
-
-
-class _WholeLines:
-    """Writes each chunk's lines. Ctrl-C while they are being written takes effect once they are all
-    out, so that every line of the output is whole; at any other time (reading, evaluating) it
-    stops the run at once. Either way KeyboardInterrupt ends it, with exit 130."""
-
-    def __enter__(self):
-        self.writing = self.interrupted = False
-        self.installed = (  # not when Ctrl-C is ignored (`nohup`), nor outside the main thread
-            signal.getsignal(signal.SIGINT) is signal.default_int_handler
-            and threading.current_thread() is threading.main_thread()
-        )
-        if self.installed:
-            signal.signal(signal.SIGINT, self._interrupt)
-        return self
-
-    def _interrupt(self, signum, frame) -> None:
-        if not self.writing:
-            raise KeyboardInterrupt
-        self.interrupted = True
-
-    def write(self, text: str) -> None:
-        self.writing = True
-        try:
-            _write_all(text.encode("utf-8"))
-        finally:
-            self.writing = False
-        if self.interrupted:
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc) -> None:
-        if self.installed:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def _write_all(data: bytes) -> None:
-    """Write and flush every byte. An unbuffered stdout (python -u, PYTHONUNBUFFERED) writes what a
-    signal interrupts only in part, and its text layer drops the rest: here the rest is written."""
-    sys.stdout.flush()
-    out = getattr(sys.stdout, "buffer", None)
-    if out is None:  # a text stream put in its place (contextlib.redirect_stdout)
-        sys.stdout.write(data.decode("utf-8"))
-        return
-    view = memoryview(data)
-    while view:
-        view = view[out.write(view) or 0 :]
-    out.flush()
-
-
-class _NoProgress:
-    def __enter__(self):
-        return lambda done: None
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-
-class _Progress:
-    """A Rich progress bar on stderr: points done and their rate."""
-
-    def __enter__(self):
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.completed:,} points"),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self.progress.__enter__()
-        task = self.progress.add_task("", total=None)
-
-        def advance(done: int) -> None:
-            self.progress.advance(task, done)
-            speed = self.progress.tasks[0].speed
-            if speed:
-                self.progress.update(task, description=f"{speed:,.0f} points/s")
-
-        return advance
-
-    def __exit__(self, *exc) -> None:
-        self.progress.__exit__(*exc)
-
-
-def _progress_for(points: Path | None):
-    """A progress bar when the points come from a file and stderr is a terminal; never in a pipe."""
-    return _Progress() if points is not None and sys.stderr.isatty() else _NoProgress()
