@@ -11,7 +11,7 @@ engine and the reports computed from an evaluation), parser/ (text → tape) and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from .graph.engine import Evaluation, NodeResult, evaluate_given
@@ -81,19 +81,31 @@ def parse(
         return parse_text(text, max_nodes=max_nodes, max_elements=max_elements, max_memory=max_memory)
 
 
-def evaluate(program: str | Program, values: Mapping[str, object] | None = None, /, **named) -> Evaluation:
+def evaluate(
+    program: str | Program,
+    values: Mapping[str, object] | None = None,
+    /,
+    *,
+    wrt: Iterable[str] | None = None,
+    **named,
+) -> Evaluation:
     """Evaluate a program (text or parsed) at the given input values; returns values and gradients.
 
     Values may be given as a mapping, as keyword arguments, or both: a number, or nested
-    lists/tuples of numbers or a NumPy array (held as a float64 array). Raises a BackpropError kind
-    (with line and column) for anything wrong with the program or the values.
+    lists/tuples of numbers or a NumPy array (held as a float64 array; one that is float64 already
+    is used, not copied). `wrt`: compute the gradients of these inputs only (`wrt=["w"]`: X and y's
+    are skipped, and the nodes only they flow into get none); an input named wrt goes in the mapping.
+    Raises a BackpropError kind (with line and column) for anything wrong with the program or the values.
     """
     if isinstance(program, str):
         program = parse(program)
     given = {**(values or {}), **named}
     with _library_advice():
         evaluation, unused = evaluate_given(
-            program, {name: as_value(name, value) for name, value in given.items()}
+            program,
+            {name: as_value(name, value) for name, value in given.items()},
+            wrt=[wrt] if isinstance(wrt, str) else wrt,
+            checked=True,
         )
     for name in unused:
         import warnings

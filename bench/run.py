@@ -236,7 +236,9 @@ def startup(rounds: int, against: str | None = None) -> dict:
         'python -c "import typer"': [sys.executable, "-c", "import typer"],
         "backprop eval --json": [*command, *eval_words, "--json"],
         "backprop eval (table)": [*command, *eval_words],
+        "backprop batch, 1 line": [*command, "batch", PROGRAM],
     }
+    stdin = {"backprop batch, 1 line": b'{"a": 7, "b": 3, "c": 2}\n'}
     if against:
         runs["other eval --json"] = [against, *eval_words, "--json"]
         runs["other eval (table)"] = [against, *eval_words]
@@ -246,7 +248,13 @@ def startup(rounds: int, against: str | None = None) -> dict:
         shift = round_number % len(names)  # paired runs, the order rotating round by round
         for name in names[shift:] + names[:shift]:
             start = time.perf_counter()
-            subprocess.run(runs[name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            subprocess.run(
+                runs[name],
+                input=stdin.get(name, b""),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=True,
+            )
             times[name].append(time.perf_counter() - start)
     medians = {name: statistics.median(values) for name, values in times.items()}
     floor = medians['python -c "import typer"']
@@ -254,6 +262,7 @@ def startup(rounds: int, against: str | None = None) -> dict:
         "median_seconds": medians,
         "json_over_typer": medians["backprop eval --json"] / floor,
         "table_over_typer": medians["backprop eval (table)"] / floor,
+        "batch_line_over_typer": medians["backprop batch, 1 line"] / floor,
         "typer_over_pass": floor / medians["python -c pass"],
         "rounds": rounds,
         "load_average": os.getloadavg(),

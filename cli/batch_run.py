@@ -4,6 +4,7 @@ options and calls run)."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -15,34 +16,76 @@ from .render.text import warn
 
 
 def run(
-    program, chunks, output, fixed: dict, *, nodes: bool, check: bool, eps: float, tol: float, progress
+    program,
+    chunks,
+    output,
+    fixed: dict,
+    *,
+    nodes: bool,
+    check: bool,
+    eps: float,
+    tol: float,
+    progress,
+    sink=None,
+    exact: bool = False,
+    wrt: tuple[str, ...] | None = None,
 ) -> tuple[int, int, bool]:
-    """Evaluate chunk by chunk, writing each chunk's lines at once; (points, failed, check failed)."""
-    from ..graph.batch import evaluate_columns
-    from ..graph.kernels import numpy
-
-    np = numpy()
+    """Evaluate chunk by chunk, writing each chunk's lines at once; (points, failed, check failed).
+    `sink`: the --output file (cli/outputs.py), else stdout; `exact`: values bit for bit eval's;
+    `wrt`: the inputs whose gradients are computed and written (None: all)."""
     total = failed = 0
     check_failed = False
     kinks = _Kinks(program)
     columnar = getattr(output, "columnar", False) and not check
-    with progress as advance, _WholeLines() as out:
+    # the --output file is renamed to its name only when every chunk is written (cli/outputs.py)
+    with progress as advance, _WholeLines() as out, sink or contextlib.nullcontext():
         for piece in chunks:
-            good = len(piece) - len(piece.errors)
-            columns = {**piece.columns, **{name: np.full(good, value) for name, value in fixed.items()}}
-            batch = None
-            if good:
-                batch = evaluate_columns(
-                    program, columns, check=check, eps=eps, tol=tol, size=good, nodes=nodes
-                )
-            text, bad, check_bad = _chunk_text(piece, batch, output, kinks, columnar)
-            out.write(text)
+            batch = _evaluate(
+                program, piece, fixed, nodes=nodes, check=check, eps=eps, tol=tol, exact=exact, wrt=wrt
+            )
+            if sink is not None and sink.columnar:  # .npy, .parquet: written from the columns
+                bad, check_bad = sink.write_columns(piece, batch), False
+            else:
+                text, bad, check_bad = _chunk_text(piece, batch, output, kinks, columnar)
+                (sink or out).write(text)
             failed, check_failed = failed + bad, check_failed or check_bad
             total += len(piece)
             advance(len(piece))
     if kinks.points > 1:
         warn(f'{kinks.points} of {total} points were at a kink: their lines list them under "kinks"')
     return total, failed, check_failed
+
+
+def _evaluate(program, piece, fixed: dict, **options):
+    """The chunk's BatchColumns (None when no point of it is good): its columns at once, or, for a
+    few points, each on eval's scalar path (cli/points.py's SCALAR_POINTS), without NumPy."""
+    from ..graph.batch import evaluate_columns, evaluate_points
+
+    good = len(piece) - len(piece.errors)
+    if not good:
+        return None
+    if piece.scalar:
+        columns = {**piece.columns, **{name: [value] * good for name, value in fixed.items()}}
+        return evaluate_points(program, columns, good, **options)
+    from ..graph.kernels import numpy
+
+    np = numpy()
+    columns = {**piece.columns, **{name: np.full(good, value) for name, value in fixed.items()}}
+    return evaluate_columns(program, columns, size=good, checked=True, **options)
+
+
+def wrt_names(wrt: str | None, program) -> tuple[str, ...] | None:
+    """--wrt's names (None without it), each an input of the program (a name error with the
+    closest one, else), in the order of the program's inputs."""
+    if wrt is None:
+        return None
+    from ..graph.errors import InputError
+    from ..graph.wanted import check_wrt
+
+    names = [name.strip() for name in wrt.split(",") if name.strip()]
+    if not names:
+        raise InputError("--wrt names no input", hint="give input names separated by commas: --wrt a,b")
+    return check_wrt(program, names)
 
 
 def _chunk_text(piece, batch, output, kinks: _Kinks, columnar: bool) -> tuple[str, int, bool]:

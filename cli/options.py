@@ -183,15 +183,18 @@ class ProgramInputs:
         return program
 
     def evaluate(
-        self, program: Program | None = None, *, check: bool = False, tensor_output: bool = False
+        self, program: Program | None = None, *, check: bool = False, tensor_output: bool = False, wrt=None
     ) -> Evaluation:
         """Evaluate the program (parsed here unless given) at the values, warning about values it
         never uses; `check`: the gradient check will run too (the memory judged counts it);
-        `tensor_output`: a tensor output gives its values and no gradients instead of an error."""
+        `tensor_output`: a tensor output gives its values and no gradients instead of an error;
+        `wrt`: the inputs whose gradients to compute (None: all)."""
         from ..graph.engine import evaluate_given
 
         program = self.parse() if program is None else program
-        evaluation, unused = evaluate_given(program, self.values, check=check, tensor_output=tensor_output)
+        evaluation, unused = evaluate_given(
+            program, self.values, check=check, tensor_output=tensor_output, wrt=wrt, checked=True
+        )
         for name in unused:
             warn(f"{name} is given a value but the program never uses it")
         return evaluation

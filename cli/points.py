@@ -45,9 +45,10 @@ JSON_POINTS = json.JSONDecoder(
 class Chunk:
     """Up to --chunk input lines: the values of the good ones by column, and the bad ones' errors."""
 
-    def __init__(self, columns: dict[str, list[float]]) -> None:
+    def __init__(self, columns: dict[str, list[float]], scalar: bool = False) -> None:
         self.lines: list[int] = []  # the line number of every row, in order
-        self.columns = columns  # name -> values of the good rows
+        self.columns = columns  # name -> values of the good rows (float64 arrays, or lists of floats)
+        self.scalar = scalar  # a few points, as lists: evaluated one by one, without NumPy
         self.errors: dict[int, BackpropError] = {}  # row index -> what was wrong
         self.carried: dict[int, dict] = {}  # row index -> its names that are not inputs, as given
 
@@ -68,8 +69,14 @@ def point_rows(points: Path | None, columns: str | None, max_line: int):
     suffix = points.suffix.lower()
     if suffix == ".npy":
         return _npy_rows(points, columns)
+    if suffix == ".parquet":  # a file, or a quoted pattern of them (cli/parquet_points.py)
+        from .parquet_points import parquet_rows
+
+        return parquet_rows(points)
     if suffix not in (".csv", ".jsonl", ".ndjson", ".json"):
-        raise InputError(f"--points {points.name}: unknown kind of file", hint="use .jsonl, .csv or .npy")
+        raise InputError(
+            f"--points {points.name}: unknown kind of file", hint="use .jsonl, .csv, .npy or .parquet"
+        )
     try:
         handle = open(points, "rb")  # noqa: SIM115 - the row generator closes it
     except OSError as failure:
@@ -235,24 +242,34 @@ class NpyBlock:
             for k, values in enumerate(zip(*lists, strict=True))
         ]
 
-    def chunks(self, size: int, needed: set[str], fixed: frozenset[str]):
-        """Chunks of the block's rows: sliced straight into columns when its names are the inputs
-        needed and its numbers all finite, else read one by one, as a JSON line is."""
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def columns_at(self, start: int, stop: int, needed: set[str]) -> dict | None:
+        """Rows start to stop as float64 columns when the block's names are the inputs needed."""
+        if set(self.names) != needed:
+            return None
         np = numpy()
-        length = len(self.columns[0]) if self.columns else 0
-        for start in range(0, length, size):
-            stop = min(start + size, length)
-            if set(self.names) == needed:
-                columns = {
-                    name: np.asarray(column[start:stop], dtype=np.float64)
-                    for name, column in zip(self.names, self.columns, strict=True)
-                }
-                if all(np.isfinite(column).all() for column in columns.values()):
-                    piece = Chunk(columns=columns)
-                    piece.lines = list(range(self.first + start, self.first + stop))
-                    yield piece
-                    continue
-            yield _chunk(self.rows(start, stop), needed, fixed)
+        return {
+            name: np.asarray(column[start:stop], dtype=np.float64)
+            for name, column in zip(self.names, self.columns, strict=True)
+        }
+
+
+def _block_chunks(block, size: int, needed: set[str], fixed: frozenset[str]):
+    """Chunks of a block of a file's rows (a NpyBlock, or cli/parquet_points.py's ParquetBlock):
+    sliced straight into columns when they are the inputs needed and all finite, else read one by
+    one, as a JSON line is."""
+    np = numpy()
+    for start in range(0, len(block), size):
+        stop = min(start + size, len(block))
+        columns = block.columns_at(start, stop, needed)
+        if columns is not None and all(np.isfinite(column).all() for column in columns.values()):
+            piece = Chunk(columns=columns)
+            piece.lines = list(range(block.first + start, block.first + stop))
+            yield piece
+        else:
+            yield _chunk(block.rows(start, stop), needed, fixed)
 
 
 def chunks(rows, size: int, needed: set[str], fixed: frozenset[str] = frozenset()):
@@ -264,11 +281,11 @@ def chunks(rows, size: int, needed: set[str], fixed: frozenset[str] = frozenset(
     for row in rows:
         if row is None:
             if held:
-                yield _chunk(held, needed, fixed)
+                yield _chunk(held, needed, fixed, scalar=len(held) < SCALAR_POINTS)
                 held = []
             continue
-        if type(row) is NpyBlock:  # the chunks of a .npy file stand alone: no row is held
-            yield from row.chunks(size, needed, fixed)
+        if hasattr(row, "columns_at"):  # a block of a .npy or .parquet file: its chunks stand alone
+            yield from _block_chunks(row, size, needed, fixed)
             continue
         if type(row) is list:  # the rows of one read
             held += row
@@ -278,22 +295,27 @@ def chunks(rows, size: int, needed: set[str], fixed: frozenset[str] = frozenset(
             yield _chunk(held[:size], needed, fixed)
             held = held[size:]
     if held:
-        yield _chunk(held, needed, fixed)
+        yield _chunk(held, needed, fixed, scalar=len(held) < SCALAR_POINTS)
 
 
-def _chunk(rows: list, needed: set[str], fixed: frozenset[str]) -> Chunk:
-    """The Chunk of these rows: the quickly read points' values in one array, the others one by one."""
-    np = numpy()
+SCALAR_POINTS = 64
+"""A chunk of fewer points (a 1-line batch, lines typed one at a time) is read and evaluated point by
+point on eval's scalar path, and NumPy, whose import is most of a short run, is never loaded."""
+
+
+def _chunk(rows: list, needed: set[str], fixed: frozenset[str], scalar: bool = False) -> Chunk:
+    """The Chunk of these rows: the quickly read points' values in one array, the others one by one;
+    with `scalar`, every row one by one, into lists of floats."""
     names = list(needed)
-    quick = quick_chunk(rows, names)
-    if quick is None:
+    quick = None if scalar else quick_chunk(rows, names)
+    if quick is None and not scalar:
         quick = quick_text_chunk(rows, names, needed)
     if quick is not None:  # every row a point of plain numbers: no row looked at alone
         piece = Chunk(columns=dict(zip(names, quick, strict=True)))
         piece.lines = list(map(itemgetter(0), rows))
         return piece
-    quick = quick_points(rows, names, needed)
-    piece = Chunk(columns={})
+    quick = [None] * len(rows) if scalar else quick_points(rows, names, needed)
+    piece = Chunk(columns={}, scalar=scalar)
     values: list = []
     for index, ((number, point), numbers) in enumerate(zip(rows, quick, strict=True)):
         piece.lines.append(number)
@@ -317,6 +339,10 @@ def _chunk(rows: list, needed: set[str], fixed: frozenset[str]) -> Chunk:
             piece.errors[index] = problem
         else:
             values.append(tuple(float(point[name]) for name in names))
+    if scalar:
+        piece.columns = {name: [point[i] for point in values] for i, name in enumerate(names)}
+        return piece
+    np = numpy()
     table = np.array(values, dtype=np.float64).reshape(len(values), len(names))
     piece.columns = {name: table[:, i] for i, name in enumerate(names)}
     return piece

@@ -6,14 +6,16 @@ elementwise on scalars, so point k of every node depends only on point k of its 
 where anything is not finite are evaluated again one by one, which gives them the exact error
 (the subexpression and the values that reached it) that `eval` would print.
 
-The points' arrays compute exp, log, sin, cos, tan, tanh, powers and the other elementary functions
-(log2, log10, log1p, sinh, cosh, asin, acos, atan) with the C library's functions,
-one element at a time, as `eval` computes them on floats: NumPy's vectorised kernels differ from
-those in the last bits (tanh by 2 ulp, and its gradient 1 − tanh² by 2.2e-16 where tanh rounds to
-±1), and a batch answers exactly what `eval` answers at the same point. The cost, ~0.1 µs an
-element a function (measured; NumPy's take 2 ns), is small beside reading and writing a point
-(~2 µs, columnar) for a program of one or two such functions; one of many spends most of its
-time in them.
+By default the points' arrays are plain NumPy arrays and every function is NumPy's vectorised
+kernel (~2 ns an element), and a whole power x**n (2 ≤ |n| ≤ 4) is multiplications: within
+FAST_ULPS ulp of `eval`'s (sqrt, sin and cos agree everywhere; exp, log, tanh, log10, sinh, cosh,
+asin… differ in the last bits at up to a third of the points). With `exact` the arrays compute exp,
+log, sin, cos, tan, tanh, powers and the other elementary functions (log2, log10, log1p, sinh,
+cosh, asin, acos, atan) with the C library's functions, one element at a time, as `eval` computes
+them on floats, and a batch answers exactly what `eval` answers at the same point, bit for bit:
+~0.1 µs an element a function, 50× NumPy's. Gradients are the same formulas on those values, so
+where a formula cancels (tanh′ = 1 − tanh² where tanh is near ±1) they differ by a few ulp of the
+terms, not of the result. Points evaluated alone are eval's, bit for bit, either way.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 
 from . import kernels
 from .check import CheckReport, InputCheck, gradient_check, richardson_slope, slope_errors, slope_points
@@ -37,8 +38,17 @@ from .engine import (
     kinkable,
 )
 from .errors import BackpropError
+from .libm import libm_array
 from .limits import DEFAULT_EPS, DEFAULT_TOL
 from .program import Program
+from .wanted import check_wrt, wanted
+
+FAST_ULPS = 4
+"""The most the fast path differs from eval for one elementary function or whole power, in units
+in the last place: of the value, and of the larger of |gradient| and |value| for the gradient
+(tanh′ = 1 − tanh² cancels where tanh is near ±1, so its own ulp says nothing). Measured at 2·10⁶
+wide random points each (NumPy 2.4): values reach 3 ulp (tanh, x**-4), gradients 4 (tanh, x**-3,
+x**-4), the others 0–2; tests/test_fast_kernels.py holds every function to it."""
 
 
 @dataclass
@@ -62,14 +72,19 @@ def evaluate_batch(
     tol: float = DEFAULT_TOL,
     size: int | None = None,
     nodes: bool = False,
+    exact: bool = False,
+    wrt=None,
 ) -> list[PointResult]:
     """Evaluate at every point given by `columns` (input name -> 1-D array of equal lengths).
 
     `size` is the number of points, needed only when there are no columns (a program without
     inputs, evaluated once per point all the same); it defaults to the columns' length, else 1.
     `nodes`: every result also holds every node's value and gradient (grad None for a constant).
+    `exact` and `wrt`: as evaluate_columns.
     """
-    batch = evaluate_columns(program, columns, check=check, eps=eps, tol=tol, size=size, nodes=nodes)
+    batch = evaluate_columns(
+        program, columns, check=check, eps=eps, tol=tol, size=size, nodes=nodes, exact=exact, wrt=wrt
+    )
     return [batch.result(k) for k in range(batch.size)]
 
 
@@ -97,7 +112,10 @@ class BatchColumns:
         writer may print, so every columnar output leaves those rows out."""
         np = kernels.numpy()
         if self.value is None:
-            value, gradients = np.full(self.size, np.nan), {name: np.full(self.size, np.nan) for name in names}
+            value, gradients = (
+                np.full(self.size, np.nan),
+                {name: np.full(self.size, np.nan) for name in names},
+            )
         else:
             value, gradients = self.value.copy(), {name: self.gradients[name].copy() for name in names}
         failed = {}
@@ -137,29 +155,35 @@ def evaluate_columns(
     tol: float = DEFAULT_TOL,
     size: int | None = None,
     nodes: bool = False,
+    exact: bool = False,
+    wrt=None,
+    checked: bool = False,
 ) -> BatchColumns:
-    """evaluate_batch's points as columns (BatchColumns), without an object per point."""
+    """evaluate_batch's points as columns (BatchColumns), without an object per point.
+
+    exact: the C library's functions a point at a time, values bit for bit eval's (else NumPy's
+    vectorised ones, within FAST_ULPS of them); wrt: the gradients of those inputs only;
+    checked: the columns are float64 and finite already (cli/points.py), not scanned again."""
     np = kernels.numpy()
     check_inputs(program, {name: 0.0 for name in columns})
+    wrt = check_wrt(program, wrt)
     if size is None:
         size = len(next(iter(columns.values()))) if columns else 1
-    points = _libm_array()
-    inputs = {name: np.asarray(columns[name], dtype=np.float64).view(points) for name in program.inputs}
-    alone = lambda ks: {k: _one_point(program, inputs, k, check, eps, tol, nodes) for k in ks}  # noqa: E731
+    inputs = {name: np.asarray(columns[name], dtype=np.float64) for name in program.inputs}
+    if exact:
+        inputs = {name: column.view(libm_array()) for name, column in inputs.items()}
+    alone = lambda ks: {k: _one_point(program, inputs, k, check, eps, tol, nodes, wrt) for k in ks}  # noqa: E731
     if not _vectorisable(program):
         return BatchColumns(size, alone=alone(range(size)))
     try:
         with np.errstate(all="ignore"):
             values = forward(program, inputs, strict=False)
-            grads = backward(program, values, strict=False)
+            grads = backward(program, values, strict=False, needs=wanted(program, wrt))
     except (BackpropError, ArithmeticError, ValueError):
         return BatchColumns(size, alone=alone(range(size)))
 
-    good = np.ones(size, dtype=bool)
-    for array in (*values, *grads, *inputs.values()):
-        if isinstance(array, np.ndarray):
-            good &= np.isfinite(array)
-    evaluation = Evaluation(program, inputs, values, grads)
+    good = _finite_points(program, values, grads, size, checked)
+    evaluation = Evaluation(program, inputs, values, grads, wrt)
     output = np.broadcast_to(evaluation.value, (size,)).view(np.ndarray)
     gradients = {
         name: np.broadcast_to(grad, (size,)).view(np.ndarray) for name, grad in evaluation.gradients.items()
@@ -167,12 +191,54 @@ def evaluate_columns(
     reports = _vector_check(program, inputs, gradients, size, eps, tol) if check else None
     if reports is not None:
         good &= np.array([report is not None for report in reports], dtype=bool)
-    redo = np.flatnonzero(~good).tolist()
     kinked = _kinks_by_point(program, values, grads, size)
+    if check:  # the check at a kink is eval's, which says which inputs are at one
+        good[list(kinked)] = False
+    redo = np.flatnonzero(~good).tolist()
     for k in redo:
         kinked.pop(k, None)
     by_node = _node_columns(evaluation, size) if nodes else None
     return BatchColumns(size, output, gradients, alone(redo), reports, kinked, by_node)
+
+
+def evaluate_points(
+    program: Program,
+    columns: Mapping[str, list],
+    size: int,
+    *,
+    check: bool = False,
+    eps: float = DEFAULT_EPS,
+    tol: float = DEFAULT_TOL,
+    nodes: bool = False,
+    exact: bool = True,  # always: the scalar path is eval's
+    wrt=None,
+    checked: bool = False,
+) -> BatchColumns:
+    """evaluate_columns' outcome for a few points (lists of floats), each on eval's scalar path,
+    without NumPy: for a batch of one line, or of lines typed one at a time."""
+    wrt = check_wrt(program, wrt)
+    return BatchColumns(
+        size, alone={k: _one_point(program, columns, k, check, eps, tol, nodes, wrt) for k in range(size)}
+    )
+
+
+def _finite_points(program: Program, values: list, grads: list, size: int, checked: bool):
+    """Which points are finite in every node's value and gradient (a bool array). One sum per
+    array, added up: a NaN or an infinity anywhere makes the total one, and only then is each
+    array scanned point by point (~2 µs an array of a chunk, against ~9 for the scans); the
+    inputs, when `checked`, are not looked at again."""
+    np = kernels.numpy()
+    leaves = set(program.inputs.values()) if checked else set()
+    arrays = [value for node_id, value in enumerate(values) if node_id not in leaves]
+    arrays = [array for array in (*arrays, *grads) if isinstance(array, np.ndarray)]
+    good = np.ones(size, dtype=bool)
+    with np.errstate(all="ignore"):
+        if math.isfinite(sum(np.add.reduce(array, axis=None) for array in arrays)):
+            return good
+    for array in arrays:
+        if not kernels.is_finite(array):
+            good &= np.isfinite(array)
+    return good
 
 
 def _node_columns(evaluation: Evaluation, size: int) -> list[tuple[list, list | None]]:
@@ -197,12 +263,19 @@ def _vectorisable(program: Program) -> bool:
 
 
 def _one_point(
-    program: Program, inputs: Mapping, k: int, check: bool, eps: float, tol: float, nodes: bool = False
+    program: Program,
+    inputs: Mapping,
+    k: int,
+    check: bool,
+    eps: float,
+    tol: float,
+    nodes: bool = False,
+    wrt: tuple[str, ...] | None = None,
 ) -> PointResult:
     """The scalar path for one point: exact errors, and the check with its kink handling."""
     point = {name: float(column[k]) for name, column in inputs.items()}
     try:
-        evaluation, _unused = evaluate_given(program, point)
+        evaluation, _unused = evaluate_given(program, point, wrt=wrt)
     except BackpropError as error:
         return PointResult(error=error)
     report = gradient_check(evaluation, eps=eps, tol=tol) if check else None
@@ -247,7 +320,8 @@ def _vector_check(program: Program, inputs: dict, gradients: dict, size: int, ep
     np = kernels.numpy()
     numeric: dict = {}
     with np.errstate(all="ignore"):
-        for name, x in inputs.items():
+        for name in gradients:  # the inputs whose gradients were asked for (wrt)
+            x = inputs[name]
             h = eps * np.maximum(1.0, np.abs(x))
             outputs = [
                 forward(program, {**inputs, name: moved}, strict=False)[program.output]
@@ -257,77 +331,10 @@ def _vector_check(program: Program, inputs: dict, gradients: dict, size: int, ep
     reports: list = []
     for k in range(size):
         items = []
-        for name in inputs:
+        for name in gradients:
             analytic, slope = float(gradients[name][k]), float(numeric[name][k])
             abs_error, rel_error = slope_errors(slope, analytic)
             items.append(InputCheck(name, analytic, slope, abs_error, rel_error, rel_error <= tol, False))
         clean = all(item.passed for item in items)
         reports.append(CheckReport(eps, tol, items) if clean else None)
     return reports
-
-
-# -- the C library's functions on the points' arrays ---------------------------------------------
-
-
-def _libm(function):
-    """`function` on floats, NaN where it is undefined or overflows (NumPy gives NaN or inf there:
-    either way the point is not finite, and is evaluated alone for its error)."""
-
-    def one(*numbers: float) -> float:
-        try:
-            return function(*numbers)
-        except (ValueError, OverflowError, ZeroDivisionError):
-            return math.nan
-
-    return one
-
-
-def _elementwise(function, arrays: list):
-    """`function` at every element of the broadcast arrays, in a Python loop over floats."""
-    np = kernels.numpy()
-    arrays = np.broadcast_arrays(*arrays)
-    flat = [array.ravel().tolist() for array in arrays]
-    try:
-        out = list(map(function, *flat))
-    except (ValueError, OverflowError, ZeroDivisionError):  # rare: only then the slower safe loop
-        out = list(map(_libm(function), *flat))
-    return np.array(out, dtype=np.float64).reshape(arrays[0].shape)
-
-
-@cache
-def _libm_array():
-    """An ndarray subclass whose elementary functions are the C library's (math.exp, not np.exp)."""
-    np = kernels.numpy()
-    libm = {np.exp: math.exp, np.log: math.log, np.sin: math.sin, np.cos: math.cos}
-    libm |= {np.tan: math.tan, np.tanh: math.tanh, np.power: math.pow}
-    libm |= {np.log2: math.log2, np.log10: math.log10, np.log1p: math.log1p, np.sinh: math.sinh}
-    libm |= {np.cosh: math.cosh, np.arcsin: math.asin, np.arccos: math.acos, np.arctan: math.atan}
-
-    def plain(x):
-        return x.view(np.ndarray) if isinstance(x, LibmArray) else x
-
-    def wrap(result):
-        if isinstance(result, tuple):
-            return tuple(wrap(part) for part in result)
-        return result.view(LibmArray) if type(result) is np.ndarray else result
-
-    class LibmArray(np.ndarray):
-        def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-            arrays = [plain(x) for x in inputs]
-            if method == "__call__" and not kwargs and ufunc in libm:
-                return wrap(_elementwise(libm[ufunc], [np.asarray(x, dtype=np.float64) for x in arrays]))
-            if "out" in kwargs:
-                kwargs["out"] = tuple(plain(x) for x in kwargs["out"])
-            return wrap(getattr(ufunc, method)(*arrays, **kwargs))
-
-        def __array_function__(self, func, types, args, kwargs):
-            return wrap(super().__array_function__(func, (np.ndarray,), args, kwargs))
-
-        # x ** 2 and x ** 0.5 would go to np.square and np.sqrt, not to the power function
-        def __pow__(self, other):
-            return np.power(self, other)
-
-        def __rpow__(self, other):
-            return np.power(other, self)
-
-    return LibmArray

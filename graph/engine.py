@@ -15,14 +15,19 @@ from typing import NamedTuple
 
 from . import failures, kernels
 from .errors import ShapeError
+from .kinks import Kink, kink_at, kink_points, kinkable, kinks  # noqa: F401 (their old home)
 from .ops import CONSTANTS, FUNCTIONS
 from .program import MANY_INPUTS, NO_INPUT, Program
+from .wanted import check_wrt, needs_grad_of, wanted  # noqa: F401 (needs_grad_of: its old home)
 
 
-def check_inputs(program: Program, given: Mapping[str, object], *, check: bool = False) -> list[str]:
+def check_inputs(
+    program: Program, given: Mapping[str, object], *, check: bool = False, checked: bool = False
+) -> list[str]:
     """Raise if a needed input is missing or a given one clashes, or if the run would break a limit
     (judged from shapes alone, before a value is computed; `check`: the gradient check will run
-    too); return the given names never used."""
+    too); return the given names never used. `checked`: the values come from values.as_value,
+    which found them finite, so they are not scanned again."""
     for name in given:
         if name in FUNCTIONS or name in CONSTANTS or name in program.bindings:
             raise failures.name_taken(program, name)
@@ -33,7 +38,7 @@ def check_inputs(program: Program, given: Mapping[str, object], *, check: bool =
         size = kernels.size(given[name])
         if size > program.max_elements:
             raise failures.input_too_large(program, name, size)
-        if not kernels.is_finite(given[name]):
+        if not checked and not kernels.is_finite(given[name]):
             raise failures.not_finite_input(name, given[name])
     if _leaves_have_tensors(program, [given[name] for name in program.inputs]):
         from .shapes import judge
@@ -80,7 +85,7 @@ def forward(program: Program, inputs: Mapping[str, object], *, strict: bool = Tr
             raise failures.out_of_memory(program, node_id) from None
         except (ArithmeticError, ValueError) as failure:
             raise failures.undefined_value(program, node_id, values, failure) from None
-    bad = failures.nonfinite(values, tensors) if strict else None
+    bad = _first_not_finite(program, values, tensors) if strict else None
     if bad is not None:
         raise failures.undefined_value(program, bad, values, None)
     return values
@@ -148,6 +153,18 @@ def backward(
     return grads
 
 
+def _first_not_finite(program: Program, values: list, tensors: bool) -> int | None:
+    """The first node whose value is not finite, None if none is. With arrays the inputs are not
+    scanned again (check_inputs did; an input of 10⁷ elements costs milliseconds a scan)."""
+    if not tensors:
+        return failures.nonfinite(values)
+    firsts = program.first
+    for node_id, value in enumerate(values):
+        if (firsts[node_id] >= 0 or firsts[node_id] == MANY_INPUTS) and not kernels.is_finite(value):
+            return node_id
+    return None
+
+
 def _refuse_not_finite(program: Program, values: list, grads: list, tensors: bool, give_back: bool) -> None:
     """Raise for the last gradient that is not finite, naming the step that made it."""
     bad = failures.nonfinite(grads, tensors, last=True)
@@ -155,18 +172,6 @@ def _refuse_not_finite(program: Program, values: list, grads: list, tensors: boo
         with _quiet_numpy(tensors):  # blame runs vjps again, on values give_back has not dropped
             culprit = bad if give_back else failures.blame(program, values, grads, bad)
         raise failures.undefined_derivative(program, culprit, values)
-
-
-def needs_grad_of(program: Program, names) -> bytearray:
-    """1 for the nodes that the inputs `names` flow into: the only gradients a run that trains
-    just them needs (backward's `needs`); data and constants then cost no gradient."""
-    needs = bytearray(len(program))
-    for name in names:
-        needs[program.inputs[name]] = 1
-    for node_id in range(len(program)):
-        if not needs[node_id] and any(needs[i] for i in program.inputs_of(node_id)):
-            needs[node_id] = 1
-    return needs
 
 
 def _backward_many(program: Program, node_id: int, g, values: list, grads: list, needs_grad) -> None:
@@ -220,14 +225,22 @@ class NodeResult(NamedTuple):
 
 
 class Evaluation:
-    """A program evaluated at one point: every node's value and gradient (none if grads is None)."""
+    """A program evaluated at one point: every node's value and gradient (none if grads is None);
+    with `wrt`, the gradients of those inputs only (nodes none of them flows into have none)."""
 
     def __init__(
-        self, program: Program, inputs: dict[str, object], values: list, grads: list | None = None
+        self,
+        program: Program,
+        inputs: dict[str, object],
+        values: list,
+        grads: list | None = None,
+        wrt: tuple[str, ...] | None = None,
     ) -> None:
         self.has_gradients = grads is not None
         self.program, self.inputs, self.values = program, inputs, values
         self.grads = grads if grads is not None else [None] * len(values)
+        self.wrt = wrt  # the inputs whose gradients were computed, in order of first use (None: all)
+        self.needs = wanted(program, wrt)  # 1 for the nodes a wanted input flows into
 
     @property
     def value(self):
@@ -236,8 +249,11 @@ class Evaluation:
 
     @property
     def gradients(self) -> dict[str, object]:
-        """dL/dx for every input variable x, in order of first use."""
-        return {name: self.grad_of(i) for name, i in self.program.inputs.items()}
+        """dL/dx for every input variable x (those of `wrt` only, if given), in order of first use."""
+        inputs = self.program.inputs
+        if self.wrt is not None:
+            return {name: self.grad_of(inputs[name]) for name in self.wrt}
+        return {name: self.grad_of(i) for name, i in inputs.items()}
 
     def __repr__(self) -> str:
         from .values import value_text
@@ -254,11 +270,11 @@ class Evaluation:
 
     def grad_of(self, node: int | str):
         """dL/d(node), the node by id or by its name in the table (`"c"`, an input's own name);
-        0 for a node that does not reach the output; None for a constant, or for every node when
-        the output is a tensor (has_gradients false)."""
+        0 for a node that does not reach the output; None for a constant (or a node no input of
+        `wrt` flows into), or for every node when the output is a tensor (has_gradients false)."""
         node_id = node if isinstance(node, int) else self.node_id(node)
         grad = self.grads[node_id]
-        if grad is None and self.has_gradients and self.program.needs_grad[node_id]:
+        if grad is None and self.has_gradients and self.needs[node_id]:
             return 0.0 * self.values[node_id]
         return grad
 
@@ -301,100 +317,41 @@ class Evaluation:
         ]
 
 
-def evaluate(program: Program, inputs: Mapping[str, object], *, tensor_output: bool = False) -> Evaluation:
-    """Forward and backward at one point (inputs must already be checked). A tensor output raises,
-    unless `tensor_output`: then only the values are computed (has_gradients false)."""
+def evaluate(
+    program: Program,
+    inputs: Mapping[str, object],
+    *,
+    tensor_output: bool = False,
+    wrt: tuple[str, ...] | None = None,
+) -> Evaluation:
+    """Forward and backward at one point (inputs must already be checked; `wrt` too, check_wrt):
+    the gradients of `wrt` only, or of every input. A tensor output raises, unless
+    `tensor_output`: then only the values are computed (has_gradients false)."""
     values = forward(program, inputs)
     output = values[program.output]
     if type(output) is not float:
         if not tensor_output:
             raise failures.not_scalar(program, output)
-        return Evaluation(program, dict(inputs), values)
-    return Evaluation(program, dict(inputs), values, backward(program, values))
+        return Evaluation(program, dict(inputs), values, wrt=wrt)
+    grads = backward(program, values, needs=wanted(program, wrt))
+    return Evaluation(program, dict(inputs), values, grads, wrt)
 
 
 def evaluate_given(
-    program: Program, given: Mapping[str, object], *, check: bool = False, tensor_output: bool = False
+    program: Program,
+    given: Mapping[str, object],
+    *,
+    check: bool = False,
+    tensor_output: bool = False,
+    wrt=None,
+    checked: bool = False,
 ) -> tuple[Evaluation, list[str]]:
-    """Check the given values (a missing, clashing or non-finite one raises) and the limits (with
-    `check`, for a gradient check too), then evaluate at them (a tensor output: see evaluate);
-    returns the evaluation and the given names the program never uses."""
-    unused = check_inputs(program, given, check=check)
+    """Check the given values (a missing, clashing or non-finite one raises; `checked`: they come
+    from values.as_value, already found finite), the names of `wrt` (inputs whose gradients alone
+    are wanted; None for all) and the limits (with `check`, for a gradient check too), then
+    evaluate at them (a tensor output: see evaluate); returns the evaluation and the given names
+    the program never uses."""
+    wrt = check_wrt(program, wrt)
+    unused = check_inputs(program, given, check=check, checked=checked)
     inputs = {name: given[name] for name in program.inputs}
-    return evaluate(program, inputs, tensor_output=tensor_output), unused
-
-
-def kinks(program: Program, values: list) -> list[int]:
-    """Ids of nodes evaluated exactly at a kink (relu at 0, a max/min tie), in some element."""
-    return [
-        node_id
-        for node_id, op in enumerate(program.ops)
-        if op.kink is not None and kernels.any_true(op.kink(*[values[i] for i in program.inputs_of(node_id)]))
-    ]
-
-
-class Kink(NamedTuple):
-    """A node whose derivative the backward pass took at a kink, where it is a convention."""
-
-    node: int
-    index: tuple[int, ...] | None  # the first element at the kink (None for a scalar node)
-    count: int  # how many elements are at the kink (1 for a scalar)
-    size: int  # elements of the node
-    inputs: tuple[float, ...]  # the inputs' values at that element
-    left: tuple[float, ...]  # ∂node/∂input from the left, one per input (the op's `sides`)
-    right: tuple[float, ...]  # … and from the right
-    taken: tuple[float, ...]  # what the op's vjp at g = 1 takes there: the convention
-
-
-def kink_points(program: Program, values: list, grads: list) -> list[Kink]:
-    """The kinks whose convention reaches the gradients, in id order (see kinkable)."""
-    found = []
-    for node_id in kinkable(program, grads):
-        kink = kink_at(program, values, node_id)
-        if kink is not None:
-            found.append(kink)
-    return found
-
-
-def kinkable(program: Program, grads: list) -> list[int]:
-    """The nodes of an op with a kink whose derivative reaches a gradient: an input flows into
-    them, a gradient comes back, and their inputs are distinct (max(a, a) = a is smooth)."""
-    found = []
-    for node_id, op in enumerate(program.ops):
-        if op.kink is not None and grads[node_id] is not None and program.needs_grad[node_id]:
-            inputs = program.inputs_of(node_id)
-            if len(set(inputs)) == len(inputs):
-                found.append(node_id)
-    return found
-
-
-def kink_at(program: Program, values, node_id: int) -> Kink | None:
-    """The node's first element at a kink (values: indexed by node id), or None if it has none:
-    where, how many, the one-sided derivatives, and the convention taken."""
-    op, inputs = program.ops[node_id], [values[i] for i in program.inputs_of(node_id)]
-    at, out = op.kink(*inputs), values[node_id]
-    if not kernels.any_true(at):
-        return None
-    index, count, size = None, 1, 1
-    if type(at) is not bool:  # arrays (or a NumPy scalar): the first element at the kink
-        np = kernels.numpy()
-        at = np.asarray(at)
-        flat = np.flatnonzero(at)
-        count, size = int(flat.size), int(at.size)
-        if at.ndim:
-            index = tuple(int(i) for i in np.unravel_index(int(flat[0]), at.shape))
-            inputs = [np.broadcast_to(x, at.shape)[index] for x in inputs]
-            out = np.broadcast_to(out, at.shape)[index]
-    inputs = [float(x) for x in inputs]
-    sides = op.sides(*inputs)
-    taken = op.vjp(1.0, float(out), *inputs)
-    return Kink(
-        node_id,
-        index,
-        count,
-        size,
-        tuple(inputs),
-        tuple(left for left, _ in sides),
-        tuple(right for _, right in sides),
-        tuple(float(t) for t in taken),
-    )
+    return evaluate(program, inputs, tensor_output=tensor_output, wrt=wrt), unused

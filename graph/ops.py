@@ -80,8 +80,8 @@ class Add:
 class Sub:
     forward = operator.sub  # x - y
 
-    def vjp(g, out, x, y):
-        return g, -g
+    def vjp(g, out, x, y, wants=ALL):
+        return g, -g if wants[1] else None
 
     def adjoint(g, out, x, y):
         return g, -g
@@ -142,7 +142,7 @@ class Neg:
 )
 class Pow:
     def forward(x, y):
-        out = x**y
+        out = k.power(x, y)  # x**y; on arrays a small whole y is multiplications (kernels.WHOLE_POWERS)
         if type(out) is complex:  # Python's float power of a negative base; NumPy gives NaN
             raise ValueError("negative base with a non-integer exponent")
         return out
@@ -341,9 +341,9 @@ class Max:
     def forward(x, y):
         return k.where(x >= y, x, y)
 
-    def vjp(g, out, x, y):
+    def vjp(g, out, x, y, wants=ALL):
         share = k.where(x > y, 1.0, k.where(x == y, 0.5, 0.0))  # x's share: a tie splits it equally
-        return g * share, g * (1.0 - share)
+        return g * share if wants[0] else None, g * (1.0 - share) if wants[1] else None
 
     def adjoint(g, out, x, y):
         step = (x - y).fn("sign")  # x's share is 1, 0, or ½ on a tie
@@ -364,9 +364,9 @@ class Min:
     def forward(x, y):
         return k.where(x <= y, x, y)
 
-    def vjp(g, out, x, y):
+    def vjp(g, out, x, y, wants=ALL):
         share = k.where(x < y, 1.0, k.where(x == y, 0.5, 0.0))  # x's share: a tie splits it equally
-        return g * share, g * (1.0 - share)
+        return g * share if wants[0] else None, g * (1.0 - share) if wants[1] else None
 
     def adjoint(g, out, x, y):
         step = (x - y).fn("sign")  # x's share is 1 when x < y, 0, or ½ on a tie

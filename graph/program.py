@@ -123,6 +123,21 @@ class Program:
         needs.append(needs[first] | needs[second])
         return node_id
 
+    def add_infix(self, op: Op, first: int, second: int, start: int, end: int, operator: int) -> int:
+        """add2 for an infix node whose operator starts at offset `operator`, recorded for
+        operator_span (the node is the newest, so the ids recorded stay increasing)."""
+        node_id = len(self.ops)
+        self.ops.append(op)
+        self.first.append(first)
+        self.second.append(second)
+        self.starts.append(start)
+        self.ends.append(end)
+        needs = self.needs_grad
+        needs.append(needs[first] | needs[second])
+        self._operator_nodes.append(node_id)
+        self._operator_starts.append(operator)
+        return node_id
+
     def add(self, op: Op, inputs: tuple[int, ...], start: int, end: int) -> int:
         """Append an op node over existing nodes and return its id."""
         if len(inputs) == 2:
@@ -158,25 +173,28 @@ class Program:
         self.starts[node_id] = start
         return True
 
-    def mark_operator(self, node_id: int, start: int) -> None:
-        """Record that the operator of infix node `node_id` (the newest one) starts at `start`."""
-        self._operator_nodes.append(node_id)
-        self._operator_starts.append(start)
-
     def add_constant(self, value: float, start: int, end: int) -> int:
-        node_id = self._append(CONST, NO_INPUT, NO_INPUT, start, end, False)
+        """Append a constant leaf and return its id (appending directly: a number is a hot path too)."""
+        node_id = len(self.ops)
+        self.ops.append(CONST)
+        self.first.append(NO_INPUT)
+        self.second.append(NO_INPUT)
+        self.starts.append(start)
+        self.ends.append(end)
+        self.needs_grad.append(False)
         self.constants[node_id] = value
         return node_id
 
     def variable(self, name: str, start: int, end: int) -> int:
         """The node of a name: its binding if it has one, else an input variable (made on first use)."""
-        if name in self.bindings:
-            return self.bindings[name]
-        if name not in self.inputs:
+        node_id = self.bindings.get(name)
+        if node_id is None:
+            node_id = self.inputs.get(name)
+        if node_id is None:
             node_id = self._append(INPUT, NO_INPUT, NO_INPUT, start, end, True)
             self.inputs[name] = node_id
             self.names[node_id] = name
-        return self.inputs[name]
+        return node_id
 
     def bind(self, name: str, node_id: int, name_start: int) -> None:
         """Record `name = <node>`; a name is bound once, and never after it was used as an input."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .errors import InputError
-from .kernels import numpy, shape
+from .kernels import is_finite, numpy, shape
 
 MAX_DIMENSIONS = 32
 """Deeper nesting is refused (NumPy itself stops at 64 dimensions)."""
@@ -19,7 +19,8 @@ _NUMERIC_KINDS = "iuf"  # signed and unsigned integers, floats: the dtypes an ar
 
 
 def as_value(name: str, raw: object, how: str | None = None):
-    """A number → float; nested lists or tuples of numbers, or an array → float64 ndarray (a copy).
+    """A number → float; nested lists or tuples of numbers, or an array → float64 ndarray (a float64
+    array is used as it is, not copied: nothing here or in the engine writes into an input).
 
     `how` says where the value came from (`--W`, `@W.csv`) for the error messages."""
     import numbers  # here, not at the top: scalar start-ups never need it
@@ -140,9 +141,9 @@ def _from_array(name: str, raw: object, subject: str):
     if array.ndim > MAX_DIMENSIONS:
         raise InputError(f"{subject} has more than {MAX_DIMENSIONS} dimensions")
     with np.errstate(over="ignore"):  # a uint64 or float128 too large for float64 becomes inf, refused below
-        value = np.array(array, dtype=np.float64)
-    finite = np.isfinite(value)
-    if not finite.all():
+        value = np.asarray(array, dtype=np.float64)
+    if not is_finite(value):  # one pass; where the first bad element is, only when there is one
+        finite = np.isfinite(value)
         index = tuple(int(i) for i in np.argwhere(~finite)[0])
         where = f"{name}[{', '.join(map(str, index))}]"
         raise InputError(

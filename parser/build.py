@@ -16,7 +16,8 @@ from ..graph.kernels import stack
 from ..graph.limits import BYTES_PER_NODE, MAX_ELEMENTS, MAX_NODES, nodes_error
 from ..graph.ops import CONST, CONSTANTS, FUNCTIONS, OPS, REBINDABLE, Op
 from ..graph.program import Program
-from .lalr import LineBreaks, Tables, UnexpectedCharacter, UnexpectedToken
+from .lalr import LineBreaks, Shortcut, Tables, UnexpectedCharacter, UnexpectedToken
+from .shortcut import reader
 from .syntax import check_not_empty, syntax_error
 
 # Tokens after which a line break does not end the statement (the expression goes on).
@@ -71,10 +72,8 @@ def _infix(op_name: str):
     op = OPS[op_name]
 
     def infix(self: Builder, left: Term, operator: Span, right: Term) -> Term:
-        program, start, end = self.program, left.start, right.end
-        node = program.add2(op, left.node, right.node, start, end)
-        program.mark_operator(node, operator[0])
-        return _term((node, start, end))
+        start, end = left.start, right.end
+        return _term((self.program.add_infix(op, left.node, right.node, start, end, operator[0]), start, end))
 
     infix.__name__ = infix.__qualname__ = op_name
     return infix
@@ -85,6 +84,7 @@ class Builder:
 
     def __init__(self, program: Program) -> None:
         self.program, self.source = program, program.source
+        self.bindings, self.inputs = program.bindings, program.inputs
         self.constants_used: dict[str, int] = {}  # a rebindable constant -> where it was first used
 
     # -- leaves -------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ class Builder:
         start, end = token
         text = self.source[start:end]
         value = float(text)
-        if not math.isfinite(value):
+        if value == math.inf:  # the only number a literal can spell that is not finite (no sign, no nan)
             raise DomainError(
                 f"the number {_short(text)} is too large for a float64",
                 hint="numbers must be below about 1.8e308",
@@ -103,6 +103,12 @@ class Builder:
     def name(self, token: Span) -> Term:
         start, end = token
         name = self.source[start:end]
+        # A bound name or a known input is never a constant or a function: the common cases first.
+        node = self.bindings.get(name)
+        if node is None:
+            node = self.inputs.get(name)
+        if node is not None:
+            return _term((node, start, end))
         if name in CONSTANTS and name not in self.program.bindings:
             self.constants_used.setdefault(name, start)
             return Term(self.program.add_constant(CONSTANTS[name], start, end), start, end)
@@ -116,7 +122,9 @@ class Builder:
     # -- operators ----------------------------------------------------------------------------
 
     def _apply(self, op: Op, terms: tuple[Term, ...], start: int, end: int) -> Term:
-        node = self.program.add(op, tuple(term.node for term in terms), start, end)
+        if len(terms) == 1:  # most calls: add1 without a tuple of inputs
+            return _term((self.program.add1(op, terms[0].node, start, end), start, end))
+        node = self.program.add(op, tuple([term.node for term in terms]), start, end)
         return _term((node, start, end))
 
     add, sub, mul, div, matmul, pow = map(_infix, ("add", "sub", "mul", "div", "matmul", "pow"))
@@ -136,7 +144,7 @@ class Builder:
 
     def call(self, name_token: Span, _lpar, arguments, rpar: Span) -> Term:
         start, name_end = name_token
-        name, end = self.program.source[start:name_end], rpar[1]
+        name, end = self.source[start:name_end], rpar[1]
         op = FUNCTIONS.get(name)
         if op is None:
             raise _unknown_function(name).at(self.program.source, start, name_end)
@@ -162,7 +170,7 @@ class Builder:
             ).at(program.source, term.start, term.end)
 
     def arguments(self, *items) -> tuple[Term, ...]:
-        return tuple(item for item in items if isinstance(item, Term))
+        return tuple([item for item in items if type(item) is Term])  # Terms, not the commas' spans
 
     # -- tensors ------------------------------------------------------------------------------
 
@@ -209,7 +217,14 @@ class Builder:
 
     def assign(self, name_token: Span, _equal, value: Term):
         start, name_end = name_token
-        name = self.program.source[start:name_end]
+        name = self.source[start:name_end]
+        if name in CONSTANTS or name in FUNCTIONS:
+            self._check_assignable(name, start, name_end)
+        self.program.bind(name, value.node, start)
+        return ("assign", value)
+
+    def _check_assignable(self, name: str, start: int, name_end: int) -> None:
+        """Refuse to bind a constant or a function's name (`e` only before its first use)."""
         if name in REBINDABLE and name in self.constants_used:
             used = self.constants_used[name]
             raise NameError_(
@@ -222,8 +237,6 @@ class Builder:
                 f"{name} is {what} and cannot be assigned to",
                 hint="pick another name",
             ).at(self.program.source, start, name_end)
-        self.program.bind(name, value.node, start)
-        return ("assign", value)
 
     def result(self, value: Term):
         return ("result", value)
@@ -300,7 +313,9 @@ def parse(
 
     # Every node takes at least one character: shorter texts cannot exceed the limit.
     try:
-        program = _tables.parse(text, callbacks, BREAKS, check if len(text) > node_limit else None)
+        program = _tables.parse(
+            text, callbacks, BREAKS, check if len(text) > node_limit else None, _shortcut(text, callbacks)
+        )
     except (UnexpectedCharacter, UnexpectedToken) as failure:
         raise syntax_error(text, failure) from None
     check()
@@ -308,3 +323,9 @@ def parse(
 
 
 _CALLBACKS = [name for name in vars(Builder) if not name.startswith("_")]
+SHORTCUT = True
+"""Read common statements with parser/shortcut.py's one match (False: every token by the tables)."""
+
+
+def _shortcut(text: str, callbacks: dict) -> Shortcut | None:
+    return Shortcut("statement", ("NAME", "NUMBER"), reader(text, callbacks)) if SHORTCUT else None

@@ -6,6 +6,10 @@ parser shifts tokens and, on each reduce, calls the callback named by the rule's
 name) with the rule's kept children — the same calling convention as a Lark transformer with inline
 arguments, except that a token arrives as its (start, end) span in the text. Both are one loop:
 nesting depth costs no Python stack.
+
+A Shortcut may read a common symbol (build.py: a run of simple statements) with one regex match
+where the symbol can start; the driver then goes to the state the symbol's reduce would, and the
+tables go on from the token after it. Anything the shortcut does not read, the tables do.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import gc
 import json
 import re
-from itertools import islice
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -56,6 +60,16 @@ class LineBreaks(NamedTuple):
     closes: frozenset[str]
 
 
+class Shortcut(NamedTuple):
+    """A way to read a whole `symbol` at once: where one may start with a terminal in `first`,
+    `read(offset)` returns its value and where its last token ends, or None to leave it to the
+    tables. It must build what the tables would, in the same order (parser/shortcut.py)."""
+
+    symbol: str
+    first: tuple[str, ...]
+    read: Callable[[int], tuple | None]
+
+
 # How a rule's reduce builds its value, precomputed per rule:
 PASS = 0  # the value is the one child's (only the state changes; generate.py collapses most of these)
 CALL = 1  # every symbol kept: callback(*values)
@@ -73,7 +87,8 @@ class Tables:
         self.kinds: list[str] = data["kinds"]  # group number -> terminal name
         self.kind = {name: number for number, name in enumerate(self.kinds) if name}
         self.actions: list[list[int | None]] = data["actions"]  # shift: state; reduce: ~rule
-        self.rules = [(*_plan(*rule), data["gotos"][rule[0]]) for rule in data["rules"]]
+        self.gotos: dict[str, list] = data["gotos"]  # nonterminal -> state -> lookahead -> state
+        self.rules = [(*_plan(*rule), self.gotos[rule[0]]) for rule in data["rules"]]
         self.start, self.end = data["start"], data["end"]
         self._breaks: dict[LineBreaks, tuple] = {}
 
@@ -81,66 +96,90 @@ class Tables:
     def load(cls, path: Path = TABLES) -> Tables:
         return cls(json.loads(path.read_text(encoding="utf-8")))
 
-    def parse(self, text: str, callbacks: dict, breaks: LineBreaks, check=None):
+    def parse(
+        self, text: str, callbacks: dict, breaks: LineBreaks, check=None, shortcut: Shortcut | None = None
+    ):
         """Lex and parse text, calling callbacks on each reduce (and `check()` every CHECK_EVERY
-        tokens); return the start rule's value. Raises UnexpectedCharacter or UnexpectedToken."""
+        tokens and after each shortcut); return the start rule's value. Raises UnexpectedCharacter
+        or UnexpectedToken."""
         collecting = gc.isenabled()
         gc.disable()  # a parse makes objects by the million, none in a cycle: a scan would free nothing
         try:
-            return self._run(text, callbacks, breaks, check)
+            return self._run(text, callbacks, breaks, check or _nothing, shortcut)
         finally:
             if collecting:
                 gc.enable()
 
-    def _run(self, text: str, callbacks: dict, breaks: LineBreaks, check):
-        actions, end, at_end = self.actions, self.end, self.kind[END]
+    def _run(self, text: str, callbacks: dict, breaks: LineBreaks, check, shortcut: Shortcut | None):
+        actions, tokens = self.actions, self.lexer.finditer
         rules = [(mode, size, callbacks.get(name), how, gotos) for mode, size, name, how, gotos in self.rules]
         newline, watched, opens, continuing = self._breaks.get(breaks) or self._line_breaks(breaks)
-        states, values, state, depth = [self.start], [], self.start, 0
-        matches = self.lexer.finditer(text)
-        for _ in range(len(text) // CHECK_EVERY + 2):  # a match takes a character, except $END's
-            for match in islice(matches, CHECK_EVERY):
-                kind = match.lastindex
-                if kind in watched:  # the post-lexer: which newlines end a statement
-                    if kind == newline:
-                        if depth or state in continuing:
-                            continue
-                    elif kind in opens:
-                        depth += 1
-                    elif depth:
-                        depth -= 1
-                while True:
-                    action = actions[state][kind]
-                    if action is None:
-                        if state == end and kind == at_end:
-                            return values[-1]
-                        raise self._failure(text, state, match)
-                    if action >= 0:
-                        states.append(action)
-                        values.append(match.span(kind))
-                        state = action
-                        break
-                    mode, size, callback, handling, gotos = rules[~action]
-                    if mode == CALL:
-                        if size == 1:
-                            values[-1] = callback(values[-1])
-                        else:
-                            popped = values[-size:]
-                            del values[-size:]
-                            values.append(callback(*popped))
-                    elif mode == EMPTY:
-                        del values[-size:]
-                        values.append([])
-                    elif mode != PASS:
-                        children = _children(handling, values[-size:])
-                        del values[-size:]
-                        values.append(children if mode == INLINE else callback(*children))
-                    if size > 1:
-                        del states[1 - size :]
-                    state = states[-1] = gotos[states[-2]][kind]
-            if check is not None:
+        firsts, shortcut_gotos, read = self._shortcut(shortcut)
+        states, values, state, depth, count = [self.start], [], self.start, 0, 0
+        following = tokens(text).__next__  # a character no terminal matches is an $UNLEXABLE token
+        while True:  # it ends: $END is never shifted, and at the end of the text it is accepted or refused
+            match = following()
+            kind = match.lastindex
+            count += 1
+            if count == CHECK_EVERY:
+                count = 0
                 check()
-        raise UnexpectedToken(Token(END, "", 0, 0), [])
+            if kind in watched:  # the post-lexer: which newlines end a statement
+                if kind == newline:
+                    if depth or state in continuing:
+                        continue
+                elif kind in opens:
+                    depth += 1
+                elif depth:
+                    depth -= 1
+            while True:
+                action = actions[state][kind]
+                if action is None:
+                    return self._accept(text, state, match, values[-1:])
+                if action >= 0:
+                    if kind in firsts and shortcut_gotos[state] is not None and not depth:
+                        done = read(match.start(kind))  # the whole statement at once, if a common one
+                        if done is not None:  # goto as its rule's reduce would, on the token after it
+                            check()
+                            following = tokens(text, done[1]).__next__
+                            match = following()
+                            kind = match.lastindex
+                            state = shortcut_gotos[state][kind]
+                            states.append(state)
+                            values.append(done[0])
+                            continue
+                    states.append(action)
+                    values.append(match.span(kind))
+                    state = action
+                    break
+                mode, size, callback, handling, gotos = rules[~action]
+                if mode == CALL:
+                    if size == 1:
+                        values[-1] = callback(values[-1])
+                    else:
+                        popped = values[-size:]
+                        del values[-size:]
+                        values.append(callback(*popped))
+                elif mode == EMPTY:
+                    del values[-size:]
+                    values.append([])
+                elif mode != PASS:
+                    children = _children(handling, values[-size:])
+                    del values[-size:]
+                    values.append(children if mode == INLINE else callback(*children))
+                if size > 1:
+                    del states[1 - size :]
+                state = states[-1] = gotos[states[-2]][kind]
+
+    def _shortcut(self, shortcut: Shortcut | None) -> tuple:
+        """The terminals a shortcut's symbol starts with, its gotos, and its reader."""
+        if shortcut is None:
+            return frozenset(), None, None
+        return (
+            frozenset(self.kind[name] for name in shortcut.first),
+            self.gotos[shortcut.symbol],
+            shortcut.read,
+        )
 
     def _line_breaks(self, breaks: LineBreaks) -> tuple:
         """The kinds the post-lexer watches, and the states in which a newline is skipped because
@@ -160,6 +199,13 @@ class Tables:
         self._breaks[breaks] = newline, watched, opens, continuing
         return self._breaks[breaks]
 
+    def _accept(self, text: str, state: int, match: re.Match, last: list):
+        """The start rule's value (the last value) at the end of the text in the end state; else
+        raise the failure of a token the state has no action for."""
+        if state == self.end and match.lastindex == self.kind[END]:
+            return last[0]
+        raise self._failure(text, state, match)
+
     def _failure(self, text: str, state: int, match: re.Match) -> Exception:
         """The exception for a token the state has no action for."""
         kind = match.lastindex
@@ -168,6 +214,10 @@ class Tables:
             return UnexpectedCharacter(start)
         expected = sorted(self.kinds[k] for k, action in enumerate(self.actions[state]) if action is not None)
         return UnexpectedToken(Token(self.kinds[kind], text[start:end], start, end), expected)
+
+
+def _nothing() -> None:
+    """The `check` of a parse not given one."""
 
 
 def _plan(origin: str, handling: list[int], alias: str | None, expand1: bool):

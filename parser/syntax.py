@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from ..graph.errors import ParseError
 from .lalr import Token, UnexpectedCharacter, UnexpectedToken
+
+_FIRST_VISIBLE = re.compile(r"\S")
 
 
 def check_not_empty(text: str) -> None:
     """Raise if the text holds no statement: only blank lines and comments."""
+    first = _FIRST_VISIBLE.search(text)
+    if first is not None and first[0] != "#":  # the usual case, without splitting a long text into lines
+        return
     if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
         raise ParseError(
             "the program is empty", hint='write an expression, e.g. "(a + b) * c"', line=1, column=1

@@ -22,7 +22,7 @@ from ...graph.limits import DEFAULT_EPS, DEFAULT_TOL, MAX_ELEMENTS, MAX_NODES
 from ...graph.shapes import fitting_chunk
 from ...graph.values import SCALAR_DIGITS
 from ..arguments import split_arguments
-from ..batch_run import progress_for, run
+from ..batch_run import progress_for, run, wrt_names
 from ..files import MAX_LINE_BYTES
 from ..options import (
     PROGRAM_SETTINGS,
@@ -41,6 +41,7 @@ from ..options import (
     require_positive,
     written_to,
 )
+from ..outputs import judged_output, output_file
 from ..points import chunks, point_rows
 from ..render.jsonl import BatchLines
 from ..render.text import warn
@@ -75,7 +76,9 @@ class Format(str, Enum):
 Points = Annotated[
     Path | None,
     typer.Option(
-        "--points", metavar="FILE", help="Read points from a .jsonl, .csv or .npy file instead of stdin."
+        "--points",
+        metavar="FILE",
+        help="Read points from a .jsonl, .csv, .npy or .parquet file (or a quoted 'data/*.parquet') instead of stdin.",
     ),
 ]
 Columns = Annotated[
@@ -104,6 +107,39 @@ Formats = Annotated[
         help="jsonl (a JSON object a line), csv (a row a point, for a spreadsheet), markdown or latex (a key a point).",
     ),
 ]
+OutputFile = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        metavar="FILE",
+        help="Write the results to FILE instead of stdout, as its suffix says: .jsonl, .csv, .npy or .parquet (the parquet extra). The file appears when the run is done, never half written.",
+    ),
+]
+Exact = Annotated[
+    bool,
+    typer.Option(
+        "--exact",
+        help="Values bit for bit eval's: the C library's functions a point at a time (slower; else NumPy's vectorised ones, within 4 ulp).",
+    ),
+]
+Wrt = Annotated[
+    str | None,
+    typer.Option(
+        "--wrt",
+        metavar="NAME[,NAME...]",
+        help="The inputs whose gradients to compute and write; the others' are skipped [default: every input].",
+        show_default=False,
+    ),
+]
+
+DaskAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        metavar="ADDRESS",
+        help="Evaluate the rows of --points 'data/*.parquet' on the Dask cluster at ADDRESS (tcp://host:8786).",
+    ),
+]
 
 
 def command(
@@ -125,6 +161,10 @@ def command(
     max_elements: MaxElements = MAX_ELEMENTS,
     max_memory: MaxMemory = None,
     timeout: Timeout = None,
+    dask: DaskAddress = None,
+    output_to: OutputFile = None,
+    exact: Exact = False,
+    wrt: Wrt = None,
 ) -> None:
     """Evaluate PROGRAM at many points: one JSON object per input line, with value and gradients.
 
@@ -134,8 +174,10 @@ def command(
     """
     jsonl = format_ is Format.jsonl
     # JSON Lines: an error is one line too
-    with exit_on_error(json_output=jsonl) as shown, written_to(digits):
+    with exit_on_error(json_output=jsonl and output_to is None) as shown, written_to(digits):
         _check_options(ctx, json_output and not jsonl, format_, chunk, max_line_bytes, eps, tol, points)
+        kind = judged_output(ctx, output_to, format_.value, json_output, points, nodes=nodes, check=check)
+        format_ = Format.csv if kind == "csv" else format_
         limits = Limits(max_nodes, max_elements, max_memory, timeout)
         with deadline(limits.timeout):
             shown.source, fixed, typed = read_inputs(ctx, var, vars_file, limits)
@@ -143,25 +185,44 @@ def command(
             # a misspelt option (`--nodez 1`) is told, not taken for an input
             typed.refuse_mistyped(program.inputs)
             fixed = _fixed_values(program, fixed)
+            wanted = wrt_names(wrt, program)
             chunk = fitting_chunk(program, chunk)
-            needed = set(program.inputs) - fixed.keys()
-            pieces = chunks(point_rows(points, columns, max_line_bytes), chunk, needed, frozenset(fixed))
-            output = _writer(format_, program, shown.source, fixed, nodes)
-            total, failed, check_failed = run(
-                program,
-                pieces,
-                output,
-                fixed,
-                nodes=nodes or format_ in (Format.markdown, Format.latex),  # a key shows the inputs' values
-                check=check,
-                eps=eps,
-                tol=tol,
-                progress=progress_for(points),
-            )
+            if dask is not None:  # the rows of Parquet files on a Dask cluster: cli/dask_batch.py
+                options = (shown.source, fixed, chunk, nodes, check, eps, tol, limits, exact, wanted)
+                total, failed, check_failed = _on_cluster(dask, points, options, columns, output_to, format_)
+            else:
+                options = dict(nodes=nodes, check=check, eps=eps, tol=tol, exact=exact, wrt=wanted)
+                where = (points, columns, max_line_bytes, output_to, kind)
+                total, failed, check_failed = _here(
+                    program, shown.source, fixed, chunk, format_, where, options
+                )
     if failed:
         warn(f"{failed} of {total} points failed")
         raise typer.Exit(EXIT_FAILED_POINTS)
     raise typer.Exit(EXIT_CHECK_FAILED if check_failed else 0)
+
+
+def _here(program, source: str, fixed: dict, chunk: int, format_: Format, where: tuple, options: dict):
+    """batch in this process (cli/batch_run.py): the points read, evaluated and written chunk by chunk."""
+    points, columns, max_line_bytes, output_to, kind = where
+    needed = set(program.inputs) - fixed.keys()
+    pieces = chunks(point_rows(points, columns, max_line_bytes), chunk, needed, frozenset(fixed))
+    output = _writer(format_, program, source, fixed, options["nodes"], options["wrt"])
+    sink = output_to and output_file(output_to, kind, program, points, options["wrt"])
+    # a key shows the inputs' values
+    options["nodes"] = options["nodes"] or format_ in (Format.markdown, Format.latex)
+    return run(program, pieces, output, fixed, progress=progress_for(points), sink=sink, **options)
+
+
+def _on_cluster(address: str, points, options: tuple, columns, output_to, format_: Format):
+    """batch --dask (cli/dask_batch.py): the options it takes, the cluster's run."""
+    from ..dask_batch import Options, on_cluster
+
+    source, fixed, chunk, nodes, check, eps, tol, limits, exact, wanted = options
+    sizes = (limits.max_nodes, limits.max_elements, limits.max_memory)
+    run_options = Options(source, fixed, chunk, nodes, check, eps, tol, sizes, exact, wanted)
+    refused = {"--columns": columns, "--output": output_to, "--format": format_ is not Format.jsonl}
+    return on_cluster(address, points, run_options, refused)
 
 
 def _check_options(ctx, both: bool, format_: Format, chunk: int, max_line: int, eps, tol, points) -> None:
@@ -198,12 +259,12 @@ def _fixed_values(program, given: dict[str, object]) -> dict[str, float]:
     return fixed
 
 
-def _writer(format_: Format, program, source: str, fixed: dict, nodes: bool):
+def _writer(format_: Format, program, source: str, fixed: dict, nodes: bool, wrt=None):
     """What turns each chunk's results into text, for the --format asked for."""
     if format_ is Format.csv:
         from ..render.csv import BatchRows
 
-        return BatchRows(program, nodes)
+        return BatchRows(program, nodes, wrt)
     if format_ is Format.markdown:
         from ..render.markdown import BatchKeys
 

@@ -58,6 +58,15 @@ Tol = Annotated[
         help="Tolerance of --check, |numeric − analytic| ≤ tol·max(1, |analytic|), and of --expect, |got − expected| ≤ tol·max(1, |expected|)."
     ),
 ]
+Wrt = Annotated[
+    str | None,
+    typer.Option(
+        "--wrt",
+        metavar="NAME[,NAME...]",
+        help="The inputs whose gradients to compute; nodes none of them flows into show no gradient, and --check checks these only [default: every input].",
+        show_default=False,
+    ),
+]
 ShowAll = Annotated[bool, typer.Option("--all", help="Show every node, however many.")]
 Rows = Annotated[int, typer.Option(metavar="N", help=ROWS_HELP)]
 Full = Annotated[
@@ -91,6 +100,7 @@ def command(
     full: Full = False,
     check_samples: CheckSamples = DEFAULT_SAMPLES,
     format_: WriteUp = None,
+    wrt: Wrt = None,
 ) -> None:
     """Evaluate PROGRAM at the given values and print every node's value and gradient.
 
@@ -104,7 +114,7 @@ def command(
     expected = read_answers(expect, expect_file)
     require_positive(("--eps", eps), ("--tol", tol), ("--rows", rows), ("--check-samples", check_samples))
     # a tensor output has values and no gradients; --check and answers need gradients or a scalar
-    evaluation = given.evaluate(check=check, tensor_output=not check and not expected)
+    evaluation = given.evaluate(check=check, tensor_output=not check and not expected, wrt=_names(wrt))
     kinks = warn_about_kinks(evaluation)  # a kink is told, not an error
     answers = report = None
     if expected:
@@ -122,6 +132,18 @@ def command(
         _show(given, evaluation, report, answers, rows=rows, show_all=show_all, full=full, kinks=kinks)
     failed = (report is not None and not report.passed) or (answers is not None and not answers.passed)
     raise typer.Exit(EXIT_CHECK_FAILED if failed else 0)
+
+
+def _names(wrt: str | None) -> list[str] | None:
+    """--wrt's names, split at commas (checked against the program's inputs by the engine)."""
+    if wrt is None:
+        return None
+    names = [name.strip() for name in wrt.split(",") if name.strip()]
+    if not names:
+        from ...graph.errors import InputError
+
+        raise InputError("--wrt names no input", hint="give input names separated by commas: --wrt a,b")
+    return names
 
 
 def _show(

@@ -45,14 +45,14 @@ class BatchRows:
     error. The carried columns are those of the first chunk: the header is written before the
     rest of the points are read, so a name first met later is left out, with a warning."""
 
-    def __init__(self, program: Program, nodes: bool) -> None:
+    def __init__(self, program: Program, nodes: bool, wrt: tuple[str, ...] | None = None) -> None:
         labels = program.labels()
         self.output = labels[program.output]
         if nodes:
             self.nodes = [i for i in range(len(program)) if program.ops[i] is not CONST]
             self.names = [labels[i] for i in self.nodes]
         else:
-            self.nodes, self.names = None, list(program.inputs)
+            self.nodes, self.names = None, list(program.inputs if wrt is None else wrt)  # batch --wrt
         self.carried: list[str] | None = None
         self.left_out: set[str] = set()
         self.check = False  # a check column: set with the header, from the first chunk

@@ -1,0 +1,77 @@
+"""Runs of common statements read with one regex match each: `name = a`, `name = a op b`,
+`name = f(a)` (and the same without `name =`), where a and b are names or numbers.
+
+Lexing token by token costs ~3 µs a statement before the LALR loop even starts, more than the rest
+of a parse; one match a statement costs a quarter of that, and the tables then see a run of them as
+one statement. The reader makes the same Builder calls, in the same order and with the same token
+spans, as the tables make for those statements (tests/test_parser_shortcut.py holds the two to the
+same Program or the same error), so it changes speed only. Anything else — brackets, unary signs,
+two operators, a statement spread over lines — does not match, and the tables read it as before.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The grammar's NAME and NUMBER (grammar.lark), matched atomically as the lexer matches them: the
+# first way the pattern matches is the token, never a shorter one found by backtracking.
+NAME = r"([A-Za-z_][A-Za-z0-9_]*+)"
+NUMBER = r"((?>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?))"
+OPERAND = rf"(?:{NUMBER}|{NAME})"  # two groups: the number's, the name's
+GAP = r"[ \t\f\r]*+(?:#[^\n]*+)?"  # the ignored text the lexer skips between tokens (a comment ends a line)
+SPACE = r"[ \t\f\r]*+"  # the same inside a statement: after a comment only a separator can come
+OPERATOR = r"(\*\*|[-+*/@^])"  # `**` first, as the lexer tries POW before STAR
+
+STATEMENT_PATTERN = (
+    rf"(?:{NAME}{SPACE}(=){SPACE})?"  # 1 target, 2 `=`
+    rf"(?:{NAME}{SPACE}(\(){SPACE}{OPERAND}{SPACE}(\))"  # 3 function, 4 `(`, 5-6 argument, 7 `)`
+    rf"|{OPERAND}(?:{SPACE}{OPERATOR}{SPACE}{OPERAND})?)"  # 8-9 left, 10 operator, 11-12 right
+    rf"(?={GAP}(?:\n|;|\Z))"  # then a separator or the end: the statement is whole
+)
+STATEMENT = re.compile(STATEMENT_PATTERN)
+NEXT_STATEMENT = re.compile(rf"{GAP}[\n;](?:{GAP}[\n;])*+{GAP}{STATEMENT_PATTERN}")  # the same groups
+
+RUN = 256
+"""Statements read in one call at most: the parser checks the program's size between two calls."""
+
+INFIX = {"+": "add", "-": "sub", "*": "mul", "/": "div", "@": "matmul", "**": "pow", "^": "pow"}
+
+
+def reader(text: str, callbacks: dict):
+    """A function of an offset in `text` where a statement starts: reads the run of common
+    statements from there (up to RUN, ending early after one without `name =`) and returns the
+    last one's value and where its last token ends; None if the first is not a common one.
+
+    The parser takes the run for one statement: Builder.start sees only each run's last value,
+    which is all it reads (the output, and whether a statement without `name =` is not the last)."""
+    first, following = STATEMENT.match, NEXT_STATEMENT.match
+    name, number, arguments, call = (callbacks[key] for key in ("name", "number", "arguments", "call"))
+    assign, result = callbacks["assign"], callbacks["result"]
+    infix = {symbol: callbacks[alias] for symbol, alias in INFIX.items()}
+
+    def read(start: int):
+        found = first(text, start)
+        if found is None:
+            return None
+        left = RUN
+        while True:
+            spans = found.regs
+            if spans[3][0] >= 0:  # f(a)
+                argument = number(spans[5]) if spans[5][0] >= 0 else name(spans[6])
+                term = call(spans[3], spans[4], arguments(argument), spans[7])
+            else:
+                term = number(spans[8]) if spans[8][0] >= 0 else name(spans[9])
+                operator = spans[10]
+                if operator[0] >= 0:  # a op b: the left operand is built before the right, as when parsed
+                    right = number(spans[11]) if spans[11][0] >= 0 else name(spans[12])
+                    term = infix[text[operator[0] : operator[1]]](term, operator, right)
+            end = found.end()
+            if spans[1][0] < 0:
+                return result(term), end
+            value = assign(spans[1], spans[2], term)
+            left -= 1
+            found = following(text, end) if left else None
+            if found is None:
+                return value, end
+
+    return read
