@@ -35,18 +35,18 @@ def run(
     `wrt`: the inputs whose gradients are computed and written (None: all)."""
     total = failed = 0
     check_failed = False
-    kinks = _Kinks(program)
+    kinks = Kinks(program)
     columnar = getattr(output, "columnar", False) and not check
     # the --output file is renamed to its name only when every chunk is written (cli/outputs.py)
-    with progress as advance, _WholeLines() as out, sink or contextlib.nullcontext():
+    with progress as advance, WholeLines() as out, sink or contextlib.nullcontext():
         for piece in chunks:
-            batch = _evaluate(
+            batch = evaluate_chunk(
                 program, piece, fixed, nodes=nodes, check=check, eps=eps, tol=tol, exact=exact, wrt=wrt
             )
             if sink is not None and sink.columnar:  # .npy, .parquet: written from the columns
                 bad, check_bad = sink.write_columns(piece, batch), False
             else:
-                text, bad, check_bad = _chunk_text(piece, batch, output, kinks, columnar)
+                text, bad, check_bad = chunk_text(piece, batch, output, kinks, columnar)
                 (sink or out).write(text)
             failed, check_failed = failed + bad, check_failed or check_bad
             total += len(piece)
@@ -56,7 +56,7 @@ def run(
     return total, failed, check_failed
 
 
-def _evaluate(program, piece, fixed: dict, **options):
+def evaluate_chunk(program, piece, fixed: dict, **options):
     """The chunk's BatchColumns (None when no point of it is good): its columns at once, or, for a
     few points, each on eval's scalar path (cli/points.py's SCALAR_POINTS), without NumPy."""
     from ..graph.batch import evaluate_columns, evaluate_points
@@ -77,18 +77,14 @@ def _evaluate(program, piece, fixed: dict, **options):
 def wrt_names(wrt: str | None, program) -> tuple[str, ...] | None:
     """--wrt's names (None without it), each an input of the program (a name error with the
     closest one, else), in the order of the program's inputs."""
-    if wrt is None:
-        return None
-    from ..graph.errors import InputError
     from ..graph.wanted import check_wrt
+    from .options import wrt_list
 
-    names = [name.strip() for name in wrt.split(",") if name.strip()]
-    if not names:
-        raise InputError("--wrt names no input", hint="give input names separated by commas: --wrt a,b")
-    return check_wrt(program, names)
+    names = wrt_list(wrt)
+    return None if names is None else check_wrt(program, names)
 
 
-def _chunk_text(piece, batch, output, kinks: _Kinks, columnar: bool) -> tuple[str, int, bool]:
+def chunk_text(piece, batch, output, kinks: Kinks, columnar: bool) -> tuple[str, int, bool]:
     """A chunk's lines, (text, points failed, a check failed). `columnar`: the plain points' lines
     come from the columns (render/jsonl.py), the others' one by one."""
     from ..graph.batch import PointResult
@@ -117,7 +113,7 @@ def _chunk_text(piece, batch, output, kinks: _Kinks, columnar: bool) -> tuple[st
     return ("".join(texts) if columnar else output.chunk(rows)), failed, check_failed
 
 
-class _Kinks:
+class Kinks:
     """The kinks of a run: a warning the first time each node is at one, naming the line; the
     "kinks" entries of every point at one."""
 
@@ -133,8 +129,12 @@ class _Kinks:
         for kink in kinks:
             if kink.node not in self.warned:
                 self.warned.add(kink.node)
-                warn(f"line {line}: {self._entry(kink)['text']}")
+                self.say(kink.node, f"line {line}: {self._entry(kink)['text']}")
         return [self._entry(kink) for kink in kinks]
+
+    def say(self, node: int, warning: str) -> None:
+        """Tell a node's first kink: on stderr here (a Dask task keeps it for the client instead)."""
+        warn(warning)
 
     def _entry(self, kink) -> dict:
         entry = self.entries.get(kink)
@@ -148,7 +148,7 @@ class _Kinks:
         return entry
 
 
-class _WholeLines:
+class WholeLines:
     """Writes each chunk's lines. Ctrl-C while they are being written takes effect once they are all
     out, so that every line of the output is whole; at any other time (reading, evaluating) it
     stops the run at once. Either way KeyboardInterrupt ends it, with exit 130."""

@@ -24,7 +24,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from ..graph.errors import BackpropError, InputError
-from .batch_run import _chunk_text, _evaluate, _Kinks, _WholeLines
+from .batch_run import Kinks, WholeLines, chunk_text, evaluate_chunk
 from .render.text import warn
 
 CONNECT_TIMEOUT = 10.0
@@ -207,7 +207,7 @@ def _stream(client, parts: list, options: Options, in_flight: int) -> tuple[int,
     total = failed = kink_points = 0
     check_failed, warned = False, set()
     try:
-        with _WholeLines() as out:
+        with WholeLines() as out:
             for _ in range(len(parts)):
                 for part, first in waiting:
                     pending.append(client.compute(task(part, first, options)))
@@ -261,8 +261,8 @@ def partition_text(part, first: int, options: Options) -> PartText:
     evaluate = {"nodes": options.nodes, "check": options.check, "eps": options.eps, "tol": options.tol}
     evaluate |= {"exact": options.exact, "wrt": options.wrt}
     for piece in _pieces(part, first, needed, frozenset(options.fixed), size):
-        batch = _evaluate(program, piece, options.fixed, **evaluate)
-        text, bad, check_bad = _chunk_text(piece, batch, output, kinks, columnar)
+        batch = evaluate_chunk(program, piece, options.fixed, **evaluate)
+        text, bad, check_bad = chunk_text(piece, batch, output, kinks, columnar)
         texts.append(text)
         result.points += len(piece)
         result.failed += bad
@@ -323,19 +323,12 @@ def _program(source: str, *limits):
     return parse(source, **dict(zip(("max_nodes", "max_elements", "max_memory"), limits)))
 
 
-class _ToldKinks(_Kinks):
+class _ToldKinks(Kinks):
     """batch_run's kinks of a run, whose warnings are kept for the client to give (once a node)."""
 
     def __init__(self, program) -> None:
         super().__init__(program)
         self.said: list = []
 
-    def told(self, line: int, kinks: list | None) -> list[dict] | None:
-        if not kinks:
-            return None
-        self.points += 1
-        for kink in kinks:
-            if kink.node not in self.warned:
-                self.warned.add(kink.node)
-                self.said.append((kink.node, f"line {line}: {self._entry(kink)['text']}"))
-        return [self._entry(kink) for kink in kinks]
+    def say(self, node: int, warning: str) -> None:
+        self.said.append((node, warning))

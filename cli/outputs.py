@@ -9,7 +9,6 @@ of a chunk however many points there are.
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import stat
 import uuid
@@ -83,6 +82,8 @@ def judge_target(name: str, points: Path | None) -> Path:
 
 def _point_files(points: Path) -> set[Path]:
     """The files --points reads (every match of a pattern), resolved."""
+    import glob
+
     names = glob.glob(str(points)) if glob.has_magic(str(points)) else [str(points)]
     return {Path(os.path.realpath(found)) for found in names}
 

@@ -278,10 +278,12 @@ def chunks(rows, size: int, needed: set[str], fixed: frozenset[str] = frozenset(
     other names that are not inputs (`student`, `id`) are carried into its output line. A row's
     point may be a JSON line's bytes, parsed here a chunk at a time (cli/quick_points.py)."""
     held: list = []
+    columnar = False  # once a chunk went as columns (NumPy is loaded), every later one does too
     for row in rows:
         if row is None:
             if held:
-                yield _chunk(held, needed, fixed, scalar=len(held) < SCALAR_POINTS)
+                yield _chunk(held, needed, fixed, scalar=not columnar and len(held) < SCALAR_POINTS)
+                columnar = columnar or len(held) >= SCALAR_POINTS
                 held = []
             continue
         if hasattr(row, "columns_at"):  # a block of a .npy or .parquet file: its chunks stand alone
@@ -293,14 +295,15 @@ def chunks(rows, size: int, needed: set[str], fixed: frozenset[str] = frozenset(
             held.append(row)
         while len(held) >= size:
             yield _chunk(held[:size], needed, fixed)
-            held = held[size:]
+            held, columnar = held[size:], True
     if held:
-        yield _chunk(held, needed, fixed, scalar=len(held) < SCALAR_POINTS)
+        yield _chunk(held, needed, fixed, scalar=not columnar and len(held) < SCALAR_POINTS)
 
 
 SCALAR_POINTS = 64
 """A chunk of fewer points (a 1-line batch, lines typed one at a time) is read and evaluated point by
-point on eval's scalar path, and NumPy, whose import is most of a short run, is never loaded."""
+point on eval's scalar path, and NumPy, whose import is most of a short run, is never loaded: until
+a chunk has gone as columns, so that the last few points of a file are evaluated as the rest were."""
 
 
 def _chunk(rows: list, needed: set[str], fixed: frozenset[str], scalar: bool = False) -> Chunk:

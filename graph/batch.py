@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import kernels
-from .check import CheckReport, InputCheck, gradient_check, richardson_slope, slope_errors, slope_points
 from .engine import (
     Evaluation,
     Kink,
@@ -38,10 +38,13 @@ from .engine import (
     kinkable,
 )
 from .errors import BackpropError
-from .libm import libm_array
 from .limits import DEFAULT_EPS, DEFAULT_TOL
 from .program import Program
 from .wanted import check_wrt, wanted
+
+if TYPE_CHECKING:
+    from .check import CheckReport
+# graph/check.py is imported where a check runs: a batch without --check never loads it (start-up)
 
 FAST_ULPS = 4
 """The most the fast path differs from eval for one elementary function or whole power, in units
@@ -117,7 +120,9 @@ class BatchColumns:
                 {name: np.full(self.size, np.nan) for name in names},
             )
         else:
-            value, gradients = self.value.copy(), {name: self.gradients[name].copy() for name in names}
+            value, gradients = self.value, {name: self.gradients[name] for name in names}
+            if self.alone:  # filled in below: copies (else the columns themselves, read only)
+                value, gradients = value.copy(), {name: column.copy() for name, column in gradients.items()}
         failed = {}
         for k, result in self.alone.items():
             if result.error is not None:
@@ -171,6 +176,8 @@ def evaluate_columns(
         size = len(next(iter(columns.values()))) if columns else 1
     inputs = {name: np.asarray(columns[name], dtype=np.float64) for name in program.inputs}
     if exact:
+        from .libm import libm_array
+
         inputs = {name: column.view(libm_array()) for name, column in inputs.items()}
     alone = lambda ks: {k: _one_point(program, inputs, k, check, eps, tol, nodes, wrt) for k in ks}  # noqa: E731
     if not _vectorisable(program):
@@ -278,7 +285,11 @@ def _one_point(
         evaluation, _unused = evaluate_given(program, point, wrt=wrt)
     except BackpropError as error:
         return PointResult(error=error)
-    report = gradient_check(evaluation, eps=eps, tol=tol) if check else None
+    report = None
+    if check:
+        from .check import gradient_check
+
+        report = gradient_check(evaluation, eps=eps, tol=tol)
     kinks = kink_points(program, evaluation.values, evaluation.grads) or None
     value, gradients = float(evaluation.value), dict(evaluation.gradients)
     each = None
@@ -317,6 +328,8 @@ def _vector_check(program: Program, inputs: dict, gradients: dict, size: int, ep
     """The check's numeric slope (graph/check.py's richardson_slope) for every point at once. A point
     whose check does not pass cleanly gets None, so that the scalar check (which knows about kinks
     and unsettled slopes) decides it."""
+    from .check import CheckReport, InputCheck, richardson_slope, slope_errors, slope_points
+
     np = kernels.numpy()
     numeric: dict = {}
     with np.errstate(all="ignore"):

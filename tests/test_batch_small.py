@@ -66,22 +66,24 @@ def _points(count: int, seed: int) -> list[str]:
     for _ in range(count):
         a, b, c = (rng.choice([0.0, -0.0, rng.uniform(-3, 3), rng.uniform(-1, 1) * 1e-6]) for _ in range(3))
         lines.append(json.dumps({"a": a, "b": b, "c": c}))
-    lines.insert(count // 2, '{"a": 1, "b": 2, "c": 3, "id": 9}')
-    lines.insert(count // 3, '{"a": 1, "b": "two", "c": 3}')
+    lines.insert(5, '{"a": 1, "b": 2, "c": 3, "id": 9}')
+    lines.insert(8, '{"a": 1, "b": "two", "c": 3}')
     return lines
 
 
 @pytest.mark.parametrize("check", [False, True])
 def test_the_scalar_path_writes_the_columnar_path_lines(check):
-    """Each of 200 points alone (one-line runs, point by point) gives the line it gets among 200 (columns)."""
+    """Each of the first 12 of 200 points alone (one-line runs, point by point) gives the line it gets
+    among the 200 (columns): zeros, -0.0, tiny and plain numbers, a bad value, carried columns."""
     lines = _points(200, seed=3)
     options = ["--check"] if check else []
     together = _batch(PROGRAM, *options, stdin="\n".join(lines) + "\n").stdout.decode().splitlines()
     alone = []
-    for number, line in enumerate(lines[:40], 1):
+    for number, line in enumerate(lines[:12], 1):
         text = _batch(PROGRAM, *options, stdin=line + "\n").stdout.decode().strip()
-        alone.append(text.replace('{"line": 1', f'{{"line": {number}', 1))
-    assert alone == together[:40]
+        text = text.replace('{"line": 1', f'{{"line": {number}', 1)  # its line number among them
+        alone.append(text.replace('"message": "line 1:', f'"message": "line {number}:', 1))
+    assert alone == together[:12]
 
 
 def test_lines_typed_one_at_a_time_are_answered_one_at_a_time():
@@ -104,3 +106,22 @@ def test_lines_typed_one_at_a_time_are_answered_one_at_a_time():
         process.stdin.close()
         process.wait(timeout=30)
     assert process.returncode == 0
+
+
+def test_only_the_points_before_any_columns_go_one_by_one():
+    """A few points alone (or flushed before any chunk filled) go point by point; the tail of a
+    file after full chunks goes as columns, evaluated as the rest of the file was."""
+    import io
+
+    from backprop.cli import points
+
+    def pieces(count: int, size: int) -> list:
+        text = "".join(f'{{"a": {k}, "b": 1, "c": 2}}\n' for k in range(count)).encode()
+        rows = points._jsonl_rows(io.BytesIO(text), 1000, close=False)
+        return list(points.chunks(rows, size, {"a", "b", "c"}))
+
+    few = pieces(10, 4096)
+    assert [piece.scalar for piece in few] == [True]
+    assert all(type(column) is list and len(column) == 10 for column in few[0].columns.values())
+    assert [piece.scalar for piece in pieces(100, 30)] == [False] * 4
+    assert [piece.scalar for piece in pieces(100, 4096)] == [False]  # 100 ≥ SCALAR_POINTS

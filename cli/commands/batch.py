@@ -61,6 +61,10 @@ Examples:
   backprop batch "(a + b**3) * c" --points students.csv --c 2 --nodes --format csv > keys.csv
 
   backprop batch "(a + b**3) * c" --points students.csv --c 2 --nodes --format markdown > keys.md
+
+  backprop batch "(a + b**3) * c" --points points.npy --columns a,b,c --output out.npy --wrt b
+
+  backprop batch "(a + b**3) * c" --points 'sweep/*.parquet' --dask tcp://scheduler:8786 > out.jsonl
 """
 
 SETTINGS = {**PROGRAM_SETTINGS, "epilog": EXAMPLES}
@@ -168,7 +172,7 @@ def command(
 ) -> None:
     """Evaluate PROGRAM at many points: one JSON object per input line, with value and gradients.
 
-    Points are JSON objects of input values, one per line, on standard input ({"a": 7, "b": 3}), or the rows of --points FILE. Values given as --NAME VALUE, --var or --vars are fixed for every point (a point that gives one again is an error on its line). A point's other names (a "student" column) are carried into its line under "carried". Output is JSON Lines (--json is accepted for symmetry): {"line": N, "value": ..., "gradients": {...}} or {"line": N, "error": {...}} for a bad line; --nodes adds "nodes", every node's value and grad by name. --format csv writes a header and a row a point; --format markdown or latex a heading and a table of nodes a point.
+    Points are JSON objects of input values, one per line, on standard input ({"a": 7, "b": 3}), or the rows of --points FILE. Values given as --NAME VALUE, --var or --vars are fixed for every point (a point that gives one again is an error on its line). A point's other names (a "student" column) are carried into its line under "carried". Output is JSON Lines (--json is accepted for symmetry): {"line": N, "value": ..., "gradients": {...}} or {"line": N, "error": {...}} for a bad line; --nodes adds "nodes", every node's value and grad by name. --format csv writes a header and a row a point; --format markdown or latex a heading and a table of nodes a point. --output FILE writes .jsonl, .csv, .npy or .parquet columns to a file; --wrt computes only some gradients; values are NumPy's vectorised functions, within 4 ulp of eval's (--exact: bit for bit); --dask ADDRESS runs the rows of Parquet files on a Dask cluster.
 
     Exit codes: 0 every point evaluated; 1 a --check failed; 2 some points failed (counted on stderr) or the program or options are wrong; 130 Ctrl-C (after whole lines).
     """

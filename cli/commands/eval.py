@@ -18,6 +18,7 @@ from ..options import (
     ProgramInputs,
     require_positive,
     takes_program,
+    wrt_list,
 )
 from ..render.text import warn_about_check, warn_about_kinks
 
@@ -114,7 +115,7 @@ def command(
     expected = read_answers(expect, expect_file)
     require_positive(("--eps", eps), ("--tol", tol), ("--rows", rows), ("--check-samples", check_samples))
     # a tensor output has values and no gradients; --check and answers need gradients or a scalar
-    evaluation = given.evaluate(check=check, tensor_output=not check and not expected, wrt=_names(wrt))
+    evaluation = given.evaluate(check=check, tensor_output=not check and not expected, wrt=wrt_list(wrt))
     kinks = warn_about_kinks(evaluation)  # a kink is told, not an error
     answers = report = None
     if expected:
@@ -132,18 +133,6 @@ def command(
         _show(given, evaluation, report, answers, rows=rows, show_all=show_all, full=full, kinks=kinks)
     failed = (report is not None and not report.passed) or (answers is not None and not answers.passed)
     raise typer.Exit(EXIT_CHECK_FAILED if failed else 0)
-
-
-def _names(wrt: str | None) -> list[str] | None:
-    """--wrt's names, split at commas (checked against the program's inputs by the engine)."""
-    if wrt is None:
-        return None
-    names = [name.strip() for name in wrt.split(",") if name.strip()]
-    if not names:
-        from ...graph.errors import InputError
-
-        raise InputError("--wrt names no input", hint="give input names separated by commas: --wrt a,b")
-    return names
 
 
 def _show(

@@ -54,7 +54,7 @@ class NpyColumns:
         records["value"] = table.value[rows]
         for field, name in zip(self.gradient_fields, self.names, strict=True):
             records[field] = table.gradients[name][rows]
-        self.stream.write(records.tobytes())
+        self.stream.write(records.data)  # the records' own bytes, not a copy
         self.count += len(records)
         error_lines(table)
         return len(table.errors)
