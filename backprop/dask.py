@@ -7,7 +7,8 @@
 >>> results.to_parquet("results/")  # or .compute() on a small one
 
 Each partition's points are evaluated as columns (graph/batch.py's evaluate_columns), as `batch`
-evaluates a chunk, so every number is the one `eval` gives at the same point. All a task carries of
+evaluates a chunk: every number within 4 ulp of the one `eval` gives at the same point (NumPy's
+vectorised functions), or with exact=True bit for bit that one. All a task carries of
 the program is its text, parsed once per worker process: nothing else is shared between the
 machines, and every worker needs backprop installed (`pip install 'backprop[dask]'`).
 """

@@ -59,6 +59,12 @@ class Chunk:
 def point_rows(points: Path | None, columns: str | None, max_line: int):
     """(line number, {name: value} or an error) for every input row, plus None whenever the input
     has no more data ready (so a chunk can be flushed while a pipe stays open)."""
+    if columns is not None and (points is None or points.suffix.lower() != ".npy"):
+        where = "standard input" if points is None else points.name
+        raise InputError(
+            f"--columns names the columns of a plain 2-D .npy file, not of {where}",
+            hint="drop --columns: JSON Lines, CSV and Parquet name their own columns",
+        )
     if points is None:
         if sys.stdin is None:  # started with standard input closed (`<&-`)
             raise InputError(

@@ -106,6 +106,17 @@ def test_npy_points_with_columns_and_structured(run, tmp_path):
     assert code == 0 and lines_of(out)[0]["gradients"] == {"a": 2.0, "b": 54.0, "c": 34.0}
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet", None])
+def test_columns_for_a_file_that_names_its_own_is_refused(run, tmp_path, suffix):
+    """--columns is for a plain .npy; elsewhere it would be ignored, so it is an error, before any point."""
+    points = [] if suffix is None else ["--points", str(tmp_path / f"points{suffix}")]
+    code, out, _ = run("batch", "a * b", *points, "--columns", "a,b", input='{"a": 1, "b": 2}\n')
+    assert code == 2
+    error = json.loads(out)["error"]
+    assert error["message"].startswith("--columns names the columns of a plain 2-D .npy file, not of")
+    assert error["hint"] == "drop --columns: JSON Lines, CSV and Parquet name their own columns"
+
+
 def test_npy_holding_python_objects_is_refused(run, tmp_path):
     path = tmp_path / "objects.npy"
     np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
