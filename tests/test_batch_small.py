@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import select
 import subprocess
 import sys
 from pathlib import Path
@@ -84,28 +83,6 @@ def test_the_scalar_path_writes_the_columnar_path_lines(check):
         text = text.replace('{"line": 1', f'{{"line": {number}', 1)  # its line number among them
         alone.append(text.replace('"message": "line 1:', f'"message": "line {number}:', 1))
     assert alone == together[:12]
-
-
-def test_lines_typed_one_at_a_time_are_answered_one_at_a_time():
-    """A pipe left open: each line is answered before the next one is written."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "backprop", "batch", "(a + b**3) * c"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=ENV,
-    )
-    try:
-        for a in (1, 2, 3):
-            process.stdin.write(f'{{"a": {a}, "b": 1, "c": 1}}\n'.encode())
-            process.stdin.flush()
-            ready, _, _ = select.select([process.stdout], [], [], 30)
-            assert ready, "no answer while the input stays open"
-            assert json.loads(process.stdout.readline())["value"] == a + 1
-    finally:
-        process.stdin.close()
-        process.wait(timeout=30)
-    assert process.returncode == 0
 
 
 def test_only_the_points_before_any_columns_go_one_by_one():
