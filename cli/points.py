@@ -1,11 +1,10 @@
-"""Reading `batch`'s points: JSON Lines (stdin or a file), a CSV file with a header, or a .npy file,
-grouped into chunks of columns for graph/batch.py.
+"""Reading `batch`'s points: JSON Lines (stdin or a file), a CSV file with a header, a .npy or a
+.parquet file (cli/parquet_points.py), grouped into chunks of columns for graph/batch.py.
 
 Lines are read as they become available, so that output starts before input ends, and in pieces
 of bounded size: a line longer than --max-line-bytes is an error in its place, never held whole. Every
 input line gives exactly one row, a point or the error that says what is wrong with it, except
-blank CSV lines, which are skipped as in a .csv value; the line numbers stay those of the input.
-"""
+blank CSV lines, which are skipped as in a .csv value; the line numbers stay those of the input."""
 
 from __future__ import annotations
 
@@ -61,10 +60,8 @@ def point_rows(points: Path | None, columns: str | None, max_line: int):
     has no more data ready (so a chunk can be flushed while a pipe stays open)."""
     if columns is not None and (points is None or points.suffix.lower() != ".npy"):
         where = "standard input" if points is None else points.name
-        raise InputError(
-            f"--columns names the columns of a plain 2-D .npy file, not of {where}",
-            hint="drop --columns: JSON Lines, CSV and Parquet name their own columns",
-        )
+        hint = "drop --columns: JSON Lines, CSV and Parquet name their own columns"
+        raise InputError(f"--columns names the columns of a plain 2-D .npy file, not of {where}", hint=hint)
     if points is None:
         if sys.stdin is None:  # started with standard input closed (`<&-`)
             raise InputError(
@@ -307,9 +304,8 @@ def chunks(rows, size: int, needed: set[str], fixed: frozenset[str] = frozenset(
 
 
 SCALAR_POINTS = 64
-"""A chunk of fewer points (a 1-line batch, lines typed one at a time) is read and evaluated point by
-point on eval's scalar path, and NumPy, whose import is most of a short run, is never loaded: until
-a chunk has gone as columns, so that the last few points of a file are evaluated as the rest were."""
+"""Fewer points before any chunk went as columns (a 1-line batch, lines typed one at a time) are read
+and evaluated point by point on eval's scalar path, without NumPy (most of a short run's time)."""
 
 
 def _chunk(rows: list, needed: set[str], fixed: frozenset[str], scalar: bool = False) -> Chunk:

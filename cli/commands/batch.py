@@ -47,7 +47,7 @@ from ..render.jsonl import BatchLines
 from ..render.text import warn
 
 EXIT_CHECK_FAILED, EXIT_FAILED_POINTS = 1, 2
-DEFAULT_CHUNK = 4096
+DEFAULT_CHUNK = 8192  # 10⁶ points .npy → .npy, 30 ops: 0.40 s against 0.45 at 4096 (medians of 8)
 
 EXAMPLES = """
 Examples:
