@@ -87,6 +87,11 @@ def check_expectations(
         else:
             names = list(labels) if answer.kind == VALUE else [VALUE, *grads]
             what = "a node" if answer.kind == VALUE else "a node with a gradient"
+            if answer.kind == GRAD and evaluation.wrt is not None and answer.node in labels:
+                raise InputError(  # its gradient is there, only not computed in this run
+                    f"an expectation names {answer.key}, a gradient that --wrt {','.join(evaluation.wrt)} leaves out",
+                    hint="add the inputs that flow into it to --wrt, or drop --wrt",
+                )
             raise unknown_node(answer.key, names, what="an expectation", kind=what)
         item = _compare(answer.key, answer.expected, got, tol)
         item = _judged(item, answer, rounded)

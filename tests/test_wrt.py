@@ -107,6 +107,17 @@ def test_eval_wrt_an_unknown_name(run):
     assert "no gradient of bb: the program has no input named bb" in err and "did you mean b?" in err
 
 
+def test_eval_wrt_an_answer_for_a_gradient_it_leaves_out(run):
+    """--expect b.grad with --wrt a: told that --wrt left it out, not that b has no gradient."""
+    code, _, err = run("eval", "a*b", "--a", "1", "--b", "2", "--wrt", "a", "--expect", "b.grad=1")
+    assert code == 2 and "an expectation names b.grad, a gradient that --wrt a leaves out" in err
+    assert "add the inputs that flow into it to --wrt, or drop --wrt" in err
+    code, _, _ = run(
+        "eval", "a*b", "--a", "1", "--b", "2", "--wrt", "a", "--expect", "a.grad=2", "--expect", "c.grad=1"
+    )
+    assert code == 0
+
+
 def test_batch_wrt(run):
     points = '{"a": 1, "b": 2, "c": 3}\n{"a": 0.5, "b": -1, "c": 2}\n'
     code, out, _ = run("batch", LECTURE, "--wrt", "c", input=points)
