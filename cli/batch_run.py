@@ -64,8 +64,9 @@ def evaluate_chunk(program, piece, fixed: dict, **options):
     good = len(piece) - len(piece.errors)
     if not good:
         return None
-    if piece.scalar:
+    if piece.scalar:  # eval's own path: exact whatever is asked
         columns = {**piece.columns, **{name: [value] * good for name, value in fixed.items()}}
+        options.pop("exact", None)
         return evaluate_points(program, columns, good, **options)
     from ..graph.kernels import numpy
 

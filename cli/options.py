@@ -292,8 +292,20 @@ def read_inputs(
         from .files import read_vars_file  # only when a file is given: start-up time matters
 
         given += read_vars_file(vars_file, max_memory=limits.max_memory)
-    values = collect_values(given, max_elements=limits.max_elements, max_memory=limits.max_memory)
+    try:
+        values = collect_values(given, max_elements=limits.max_elements, max_memory=limits.max_memory)
+    except BackpropError:  # `--outptu out.npy`: told as the misspelt option it is, not as a bad value
+        typed.refuse_mistyped(inputs=_inputs_of(source, limits))
+        raise
     return source, values, typed
+
+
+def _inputs_of(source: str, limits: Limits):
+    """The program's inputs, for telling a misspelt option from an input (none if it does not parse)."""
+    try:
+        return limits.parse(source).inputs
+    except BackpropError:
+        return ()
 
 
 class Shown:

@@ -217,12 +217,11 @@ def evaluate_points(
     eps: float = DEFAULT_EPS,
     tol: float = DEFAULT_TOL,
     nodes: bool = False,
-    exact: bool = True,  # always: the scalar path is eval's
     wrt=None,
-    checked: bool = False,
 ) -> BatchColumns:
     """evaluate_columns' outcome for a few points (lists of floats), each on eval's scalar path,
-    without NumPy: for a batch of one line, or of lines typed one at a time."""
+    without NumPy: for a batch of one line, or of lines typed one at a time (its values are
+    eval's, bit for bit, as with exact)."""
     wrt = check_wrt(program, wrt)
     return BatchColumns(
         size, alone={k: _one_point(program, columns, k, check, eps, tol, nodes, wrt) for k in range(size)}

@@ -331,3 +331,13 @@ def test_an_option_of_another_command_misspelt_is_named(run):
     assert "unknown option --max-path" in err and "did you mean --max-paths (an option of paths)?" in err
     code, _, err = run("eval", "a * b", "--a", "1", "--b", "2", "--zz-top", "1")
     assert code == 2 and "unknown option --zz-top" in err and "did you mean" not in err
+
+
+def test_a_misspelt_option_whose_value_is_no_number_is_named_not_its_value(run):
+    """`--outptu out.npy` is told as the option it misspells, not as an input whose value is no
+    number; an input the program really has keeps its own error."""
+    code, _, err = run("batch", "a * b", "--outptu", "out.npy", input='{"a": 1, "b": 2}\n')
+    assert code == 2
+    assert "unknown option --outptu" in err and "did you mean --output?" in err
+    code, _, err = run("eval", "a * outptu", "--a", "1", "--outptu", "x")
+    assert code == 2 and "the value of outptu (--outptu) is not a number: 'x'" in err
