@@ -61,7 +61,7 @@ def _blocks(files: list[Path]):
         except (OSError, pa.ArrowException) as failure:
             raise InputError(
                 f"cannot read --points {path.name} as Parquet: {failure}",
-                hint="give a Parquet file of one column a name",
+                hint="give a Parquet file (written by pyarrow, pandas or Spark) with a column for each input",
             ) from None
 
 
