@@ -363,3 +363,14 @@ def _listed(names: list[str]) -> str:
 def is_name(word: str) -> bool:
     """Whether `word` can name an input (`max-path` cannot: it can only be a misspelt option)."""
     return bool(_NAME.match(word))
+
+
+def wrt_list(wrt: str | None) -> list[str] | None:
+    """--wrt's names, split at commas (None without it); checked against the program's inputs by
+    graph/wanted.py's check_wrt, which names the closest input to a wrong one."""
+    if wrt is None:
+        return None
+    names = [name.strip() for name in wrt.split(",") if name.strip()]
+    if not names:
+        raise InputError("--wrt names no input", hint="give input names separated by commas: --wrt a,b")
+    return names

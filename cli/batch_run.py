@@ -79,7 +79,7 @@ def wrt_names(wrt: str | None, program) -> tuple[str, ...] | None:
     """--wrt's names (None without it), each an input of the program (a name error with the
     closest one, else), in the order of the program's inputs."""
     from ..graph.wanted import check_wrt
-    from .options import wrt_list
+    from .arguments import wrt_list
 
     names = wrt_list(wrt)
     return None if names is None else check_wrt(program, names)

@@ -398,14 +398,3 @@ def out_of_memory_error() -> BackpropError:
         "this machine ran out of memory for this run",
         hint="give smaller inputs, or set --max-memory below what the machine has so that the run is judged before it starts",
     )
-
-
-def wrt_list(wrt: str | None) -> list[str] | None:
-    """--wrt's names, split at commas (None without it); checked against the program's inputs by
-    graph/wanted.py's check_wrt, which names the closest input to a wrong one."""
-    if wrt is None:
-        return None
-    names = [name.strip() for name in wrt.split(",") if name.strip()]
-    if not names:
-        raise InputError("--wrt names no input", hint="give input names separated by commas: --wrt a,b")
-    return names

@@ -8,6 +8,7 @@ import typer
 
 from ...graph.limits import DEFAULT_EPS, DEFAULT_SAMPLES, DEFAULT_TOL
 from ..answers import Expect, ExpectFile, Rounded, read_answers
+from ..arguments import wrt_list
 from ..formats import TableWriteUp as Format
 from ..formats import refuse_two_outputs, write_up
 from ..options import (
@@ -18,7 +19,6 @@ from ..options import (
     ProgramInputs,
     require_positive,
     takes_program,
-    wrt_list,
 )
 from ..render.text import warn_about_check, warn_about_kinks
 
