@@ -126,7 +126,14 @@ class Program:
     def add_infix(self, op: Op, first: int, second: int, start: int, end: int, operator: int) -> int:
         """add2 for an infix node whose operator starts at offset `operator`, recorded for
         operator_span (the node is the newest, so the ids recorded stay increasing)."""
-        node_id = self.add2(op, first, second, start, end)
+        node_id = len(self.ops)  # add2's body, not a call of it: the hottest builder of a parse
+        self.ops.append(op)
+        self.first.append(first)
+        self.second.append(second)
+        self.starts.append(start)
+        self.ends.append(end)
+        needs = self.needs_grad
+        needs.append(needs[first] | needs[second])
         self._operator_nodes.append(node_id)
         self._operator_starts.append(operator)
         return node_id
@@ -203,6 +210,10 @@ class Program:
                 f"{name} is used as an input (at {_place(self.source, used)}) before this assignment",
                 hint=f"define {name} before its first use, or rename this binding",
             ).at(self.source, name_start, name_start + len(name))
+        self.bind_new(name, node_id, name_start)
+
+    def bind_new(self, name: str, node_id: int, name_start: int) -> None:
+        """bind() for a name its caller knows to be neither bound nor an input (parser/lines.py)."""
         self.bindings[name] = node_id
         self.binding_starts[name] = name_start
         self.names.setdefault(node_id, name)

@@ -17,6 +17,7 @@ from ..graph.limits import BYTES_PER_NODE, MAX_ELEMENTS, MAX_NODES, nodes_error
 from ..graph.ops import CONST, CONSTANTS, FUNCTIONS, OPS, REBINDABLE, Op
 from ..graph.program import Program
 from .lalr import LineBreaks, Shortcut, Tables, UnexpectedCharacter, UnexpectedToken
+from .lines import PlainLines
 from .shortcut import reader
 from .syntax import check_not_empty, syntax_error
 
@@ -238,6 +239,10 @@ class Builder:
                 hint="pick another name",
             ).at(self.program.source, start, name_end)
 
+    def assigned(self, node: int, start: int, end: int):
+        """What assign() returns, for a statement that parser/lines.py built and bound itself."""
+        return ("assign", _term((node, start, end)))
+
     def result(self, value: Term):
         return ("result", value)
 
@@ -314,7 +319,11 @@ def parse(
     # Every node takes at least one character: shorter texts cannot exceed the limit.
     try:
         program = _tables.parse(
-            text, callbacks, BREAKS, check if len(text) > node_limit else None, _shortcut(text, callbacks)
+            text,
+            callbacks,
+            BREAKS,
+            check if len(text) > node_limit else None,
+            _shortcut(text, callbacks, program),
         )
     except (UnexpectedCharacter, UnexpectedToken) as failure:
         raise syntax_error(text, failure) from None
@@ -325,7 +334,12 @@ def parse(
 _CALLBACKS = [name for name in vars(Builder) if not name.startswith("_")]
 SHORTCUT = True
 """Read common statements with parser/shortcut.py's one match (False: every token by the tables)."""
+PLAIN = True
+"""Read plain lines with parser/lines.py first (False: the shortcut's match reads them)."""
 
 
-def _shortcut(text: str, callbacks: dict) -> Shortcut | None:
-    return Shortcut("statement", ("NAME", "NUMBER"), reader(text, callbacks)) if SHORTCUT else None
+def _shortcut(text: str, callbacks: dict, program: Program) -> Shortcut | None:
+    if not SHORTCUT:
+        return None
+    plain = PlainLines(text, program) if PLAIN else None
+    return Shortcut("statement", ("NAME", "NUMBER"), reader(text, callbacks, plain))

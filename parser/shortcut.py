@@ -37,41 +37,53 @@ RUN = 256
 INFIX = {"+": "add", "-": "sub", "*": "mul", "/": "div", "@": "matmul", "**": "pow", "^": "pow"}
 
 
-def reader(text: str, callbacks: dict):
+def reader(text: str, callbacks: dict, plain=None):
     """A function of an offset in `text` where a statement starts: reads the run of common
     statements from there (up to RUN, ending early after one without `name =`) and returns the
     last one's value and where its last token ends; None if the first is not a common one.
 
-    The parser takes the run for one statement: Builder.start sees only each run's last value,
-    which is all it reads (the output, and whether a statement without `name =` is not the last)."""
+    `plain` (parser/lines.py) is tried first on each statement that starts a line; what it
+    declines, the regex reads. The parser takes the run for one statement: Builder.start sees only
+    each run's last value, which is all it reads (the output, and whether a statement without
+    `name =` is not the last)."""
     first, following = STATEMENT.match, NEXT_STATEMENT.match
     name, number, arguments, call = (callbacks[key] for key in ("name", "number", "arguments", "call"))
-    assign, result = callbacks["assign"], callbacks["result"]
+    assign, result, assigned = callbacks["assign"], callbacks["result"], callbacks["assigned"]
     infix = {symbol: callbacks[alias] for symbol, alias in INFIX.items()}
 
     def read(start: int):
-        found = first(text, start)
-        if found is None:
-            return None
-        left = RUN
-        while True:
+        value, end, left, built = None, start, RUN, None  # built: the last statement, if plain
+        while left:
+            at = start if end == start else end + 1 if text.startswith("\n", end) else -1
+            if plain is not None and at >= 0:
+                count, last = plain(at, left)
+                if count:
+                    left, built, end = left - count, last, last[2]
+                    continue
+            found = first(text, start) if end == start else following(text, end)
+            if found is None:
+                break
+            term, end = _term(found, text, name, number, arguments, call, infix), found.end()
             spans = found.regs
-            if spans[3][0] >= 0:  # f(a)
-                argument = number(spans[5]) if spans[5][0] >= 0 else name(spans[6])
-                term = call(spans[3], spans[4], arguments(argument), spans[7])
-            else:
-                term = number(spans[8]) if spans[8][0] >= 0 else name(spans[9])
-                operator = spans[10]
-                if operator[0] >= 0:  # a op b: the left operand is built before the right, as when parsed
-                    right = number(spans[11]) if spans[11][0] >= 0 else name(spans[12])
-                    term = infix[text[operator[0] : operator[1]]](term, operator, right)
-            end = found.end()
             if spans[1][0] < 0:
                 return result(term), end
-            value = assign(spans[1], spans[2], term)
-            left -= 1
-            found = following(text, end) if left else None
-            if found is None:
-                return value, end
+            value, built, left = assign(spans[1], spans[2], term), None, left - 1
+        if built is not None:
+            return assigned(*built), end
+        return None if end == start else (value, end)
 
     return read
+
+
+def _term(found, text: str, name, number, arguments, call, infix):
+    """The value of the statement the regex found, built by the Builder's callbacks."""
+    spans = found.regs
+    if spans[3][0] >= 0:  # f(a)
+        argument = number(spans[5]) if spans[5][0] >= 0 else name(spans[6])
+        return call(spans[3], spans[4], arguments(argument), spans[7])
+    term = number(spans[8]) if spans[8][0] >= 0 else name(spans[9])
+    operator = spans[10]
+    if operator[0] >= 0:  # a op b: the left operand is built before the right, as when parsed
+        right = number(spans[11]) if spans[11][0] >= 0 else name(spans[12])
+        term = infix[text[operator[0] : operator[1]]](term, operator, right)
+    return term

@@ -1,7 +1,8 @@
-"""The statement shortcut (parser/shortcut.py) changes speed only: every text parses to the same
-Program — the same nodes in the same order, ids, spans, names, constants and operator places — or
-fails with the same error, whether the common statements are read in one match or token by token
-through the LALR tables. No timing here: speed is in bench/parser.py.
+"""The statement shortcuts (parser/lines.py, parser/shortcut.py) change speed only: every text
+parses to the same Program — the same nodes in the same order, ids, spans, names, constants and
+operator places — or fails with the same error, whether plain lines are split, common statements
+read in one match, or every token read by the LALR tables. No timing here: speed is in
+bench/parser.py.
 """
 
 from __future__ import annotations
@@ -20,20 +21,24 @@ from strategies import programs
 from backprop.graph.errors import BackpropError
 from backprop.parser import build
 from backprop.parser.generate import GRAMMAR
+from backprop.parser.lines import PlainLines
 from backprop.parser.shortcut import GAP, NAME, NUMBER, RUN, STATEMENT
 from backprop.parser.syntax import check_not_empty
 
+WAYS = {"lines": (True, True), "match": (True, False), "tables": (False, False)}
+"""How a parse reads common statements: plain lines first, the shortcut's match only, or neither."""
 
-def outcome(text: str, shortcut: bool):
+
+def outcome(text: str, way: str):
     """Everything a parse leaves behind (tables in their order), or the error it raises (kind,
     words, place, hint)."""
-    build.SHORTCUT = shortcut
+    build.SHORTCUT, build.PLAIN = WAYS[way]
     try:
         program = build.parse(text)
     except BackpropError as error:
         return (type(error).__name__, error.message, error.line, error.column, error.width, error.hint)
     finally:
-        build.SHORTCUT = True
+        build.SHORTCUT, build.PLAIN = True, True
     return (
         [op.name for op in program.ops],
         program.first,
@@ -54,8 +59,9 @@ def outcome(text: str, shortcut: bool):
 
 
 def assert_same(text: str) -> None:
-    fast, slow = outcome(text, True), outcome(text, False)
-    assert fast == slow, text
+    lines, match, tables = (outcome(text, way) for way in WAYS)
+    assert lines == tables, text
+    assert match == tables, text
 
 
 # Pieces of simple statements and their near misses: names that are constants, functions or rebound,
@@ -92,11 +98,40 @@ def statement(draw) -> str:
 simple_programs = st.lists(st.tuples(statement(), SEPARATORS), min_size=1, max_size=8).map(
     lambda pairs: "".join(a + b for a, b in pairs)
 )
+# Plain lines (parser/lines.py: `v = a op b`, `v = f(a)`, single spaces) and their near misses:
+# another gap, a non-ASCII digit or letter, a number too large, a target that is also an operand.
+PLAIN_GAPS = st.sampled_from([" "] * 12 + ["", "  ", "\t", "\r", "\f"])
+PLAIN_OPERANDS = OPERANDS | st.sampled_from(["٣", "x٣", "é", "1" * 400, "2" * 400 + ".5", "1.2.3", ".", "w"])
+PLAIN_TARGETS = TARGETS | st.sampled_from(["v1", "v2", "w", "_", "é", "v1 "])
+
+
+@st.composite
+def plain_line(draw) -> str:
+    head = f"{draw(PLAIN_TARGETS)}{draw(PLAIN_GAPS)}={draw(PLAIN_GAPS)}"
+    if draw(st.booleans()):
+        body = f"{draw(PLAIN_OPERANDS)}{draw(PLAIN_GAPS)}{draw(OPERATORS)}{draw(PLAIN_GAPS)}{draw(PLAIN_OPERANDS)}"
+    else:
+        inside = draw(st.sampled_from(["", "", "", "", " ", ","]))
+        body = f"{draw(FUNCTIONS)}({inside}{draw(PLAIN_OPERANDS)})"
+    return head + body + draw(st.sampled_from([""] * 8 + [" ", "\r", "# c"]))
+
+
+plain_programs = st.lists(
+    st.tuples(plain_line(), st.sampled_from(["\n"] * 6 + ["\r\n", ";", "\n\n", " \n", "\n# c\n"])),
+    min_size=1,
+    max_size=12,
+).map(lambda pairs: "".join(a + b for a, b in pairs))
 
 
 @examples(500, 20_000)
 @given(simple_programs)
 def test_simple_statements_and_their_near_misses_parse_alike(text):
+    assert_same(text)
+
+
+@examples(500, 20_000)
+@given(plain_programs)
+def test_plain_lines_and_their_near_misses_parse_alike(text):
     assert_same(text)
 
 
@@ -131,6 +166,8 @@ def test_generated_programs_parse_alike(program):
         "u = x\r\n\r\nv = u ** 2 ^ 3",
         "x",
         "2 * x",
+        f"v{'x' * 300} = a + b\nw = relu(a)\nu = w * 2",  # a line longer than plain lines go
+        "a = x * 2; " * 100 + "a",  # many statements on one line
     ],
 )
 def test_examples_parse_alike(text):
@@ -200,17 +237,18 @@ def test_a_program_over_the_node_limit_is_refused_before_it_is_built_whole(monke
 
     monkeypatch.setattr(build, "Program", Recorded)
     errors = []
-    for shortcut in (True, False):
-        build.SHORTCUT = shortcut
+    for way in WAYS:
+        build.SHORTCUT, build.PLAIN = WAYS[way]
         try:
             with pytest.raises(BackpropError) as failure:
                 build.parse(text, max_nodes=1_000)
         finally:
-            build.SHORTCUT = True
+            build.SHORTCUT, build.PLAIN = True, True
         errors.append((type(failure.value), failure.value.message))
-    assert errors[0] == errors[1]
+    assert errors[0] == errors[1] == errors[2]
     assert errors[0][1] == "the program has more than 1,000 nodes"
     assert len(made[0]) <= 1_000 + 3 * RUN, len(made[0])
+    assert len(made[1]) <= 1_000 + 3 * RUN, len(made[1])
 
 
 @examples(500, 20_000)
@@ -224,3 +262,35 @@ def test_an_empty_program_is_found_as_by_reading_every_line(text):
         assert empty
     else:
         assert not empty
+
+
+def test_plain_lines_are_built_by_lines_and_near_misses_are_left_to_the_others():
+    """lines.py does read the plain lines (else the comparisons above would not test it), and builds
+    nothing of a line it leaves to the regex or the tables."""
+    text = "v = a * b\nw = relu(v)\nu = w - 0.5\nz = x_1 ** 2"
+    program = build.Program(text)
+    count, (node, value_start, end) = PlainLines(text, program)(0, RUN)
+    assert count == 4 and (node, value_start, end) == (len(program) - 1, text.rindex("x_1"), len(text))
+    assert program.bindings == {"v": 2, "w": 3, "u": 5, "z": 8}
+    misses = [
+        "v = a  * b",
+        "v = a*b",
+        "v = -a",
+        "v = a * b * c",
+        "v = relu(a, b)",
+        "v = relu( a)",
+        "pi = a + b",
+    ]
+    misses += [
+        "v = v + 1",
+        "v = relu(v)",
+        "v = a + 1e3",
+        "v = a + ٣",
+        "v = a + b ",
+        "v = a + b\r",
+        "v = pi * 2",
+    ]
+    misses += ["v = a + " + "9" * 400, "v = nosuch(a)", "v = a # c", "v := a + b"]
+    for miss in misses:
+        program = build.Program(miss)
+        assert PlainLines(miss, program)(0, RUN)[0] == 0 and len(program) == 0, miss
