@@ -69,7 +69,9 @@ class Program:
         self.constants: dict[int, float] = {}  # const leaf id -> its value
         self.inputs: dict[str, int] = {}  # input variable -> node id, in order of first use
         self.bindings: dict[str, int] = {}  # `name = ...` -> node id
-        self.binding_starts: dict[str, int] = {}  # `name = ...` -> offset of the name
+        # `name = ...`: the names in order, and where each stands (binding_starts: a dict of them)
+        self._bound_names: list[str] = []
+        self._bound_starts: list[int] = []
         self.output = -1
         self._views: list[Node] | None = None
         self._elementwise, self._elementwise_checked = True, 0
@@ -215,9 +217,16 @@ class Program:
     def bind_new(self, name: str, node_id: int, name_start: int) -> None:
         """bind() for a name its caller knows to be neither bound nor an input (parser/lines.py)."""
         self.bindings[name] = node_id
-        self.binding_starts[name] = name_start
+        self._bound_names.append(name)
+        self._bound_starts.append(name_start)
         self.names.setdefault(node_id, name)
         self._views = None
+
+    @property
+    def binding_starts(self) -> dict[str, int]:
+        """`name = ...` -> the offset of the name. Made when asked (only errors ask): a second
+        dictionary written at every binding cost a parse 0.5 µs a node at 10⁶ nodes."""
+        return dict(zip(self._bound_names, self._bound_starts))
 
     def place(self, offset: int) -> str:
         """`line L, column C` of an offset into the source, for messages."""

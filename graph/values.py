@@ -23,6 +23,8 @@ def as_value(name: str, raw: object, how: str | None = None):
     array is used as it is, not copied: nothing here or in the engine writes into an input).
 
     `how` says where the value came from (`--W`, `@W.csv`) for the error messages."""
+    if type(raw) is float and math.isfinite(raw):  # the common case, before any words are made
+        return raw
     import numbers  # here, not at the top: scalar start-ups never need it
 
     subject = f"the value of {name}" + (f" ({how})" if how else "")

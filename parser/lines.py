@@ -37,7 +37,7 @@ class PlainLines:
 
     def __call__(self, at: int, count: int) -> tuple[int, tuple]:
         text, bindings, inputs, bind = self.text, self.bindings, self.inputs, self.program.bind_new
-        built, last = 0, (None, None, None)
+        built = node = value_at = end = 0
         while built < count:
             stop = text.find(
                 "\n", at, at + LONGEST
@@ -51,20 +51,20 @@ class PlainLines:
                 break  # bound twice, an input rebound, a constant or a function: the Builder says
             if not ((self.ascii or line.isascii()) and target.isidentifier()):
                 break
-            value_at, end = at + len(target) + 3, at + len(line)
+            starts, ends = at + len(target) + 3, at + len(line)  # the value's; and the line's end
             if len(parts) == 5:
-                node = self._infix(parts, value_at, end)
+                made = self._infix(parts, starts, ends)
             elif len(parts) == 3:
-                node = self._call(parts, value_at, end)
+                made = self._call(parts, starts, ends)
             else:
                 break
-            if node is None:
+            if made is None:
                 break
-            bind(target, node, at)
-            built, last, at = built + 1, (node, value_at, end), stop + 1
+            bind(target, made, at)
+            built, node, value_at, end, at = built + 1, made, starts, ends, stop + 1
             if stop < 0:
                 break
-        return built, last
+        return built, (node, value_at, end)
 
     def _infix(self, parts: list[str], value_at: int, end: int) -> int | None:
         """The node of `target = left symbol right`, or None (nothing built)."""
