@@ -128,14 +128,7 @@ class Program:
     def add_infix(self, op: Op, first: int, second: int, start: int, end: int, operator: int) -> int:
         """add2 for an infix node whose operator starts at offset `operator`, recorded for
         operator_span (the node is the newest, so the ids recorded stay increasing)."""
-        node_id = len(self.ops)  # add2's body, not a call of it: the hottest builder of a parse
-        self.ops.append(op)
-        self.first.append(first)
-        self.second.append(second)
-        self.starts.append(start)
-        self.ends.append(end)
-        needs = self.needs_grad
-        needs.append(needs[first] | needs[second])
+        node_id = self.add2(op, first, second, start, end)
         self._operator_nodes.append(node_id)
         self._operator_starts.append(operator)
         return node_id

@@ -7,6 +7,8 @@ one statement. The reader makes the same Builder calls, in the same order and wi
 spans, as the tables make for those statements (tests/test_parser_shortcut.py holds the two to the
 same Program or the same error), so it changes speed only. Anything else — brackets, unary signs,
 two operators, a statement spread over lines — does not match, and the tables read it as before.
+A statement that starts a line is first offered to parser/lines.py, which reads the plainest
+spelling of these statements without a match and without the Builder's calls.
 """
 
 from __future__ import annotations

@@ -184,3 +184,28 @@ def test_gradient_check_where_the_program_is_undefined_nearby():
     report = gradient_check(evaluate("sqrt(x) + y", x=1e-12, y=1), eps=1e-6)
     item = report.inputs[0]
     assert item.numeric is None and "not defined" in item.note and report.passed
+
+
+def test_check_inputs_tells_a_clash_then_the_missing_then_a_bad_value_and_returns_the_unused():
+    """One pass over the given names and one over the inputs, in the order the errors were told
+    before: a name of the language or a binding, then every input without a value, then the first
+    input whose value is not finite or too large."""
+    from backprop.graph.engine import check_inputs
+    from backprop.graph.errors import LimitError
+
+    program = parse("u = x * y\nu + z")
+    nan = float("nan")
+    with pytest.raises(NameError_, match="u"):
+        check_inputs(program, {"x": nan, "u": 1.0})
+    with pytest.raises(NameError_) as missing:
+        check_inputs(program, {"x": nan, "w": 1.0})
+    assert "--y VALUE --z VALUE" in missing.value.hint
+    with pytest.raises(InputError, match="the value of y is not a finite number"):
+        check_inputs(program, {"x": 1.0, "y": nan, "z": math.inf})
+    assert check_inputs(program, {"q": 1.0, "x": 1.0, "y": 2.0, "p": 0.0, "z": nan}, checked=True) == [
+        "q",
+        "p",
+    ]
+    small = parse("x * y", max_elements=0)
+    with pytest.raises(LimitError):
+        check_inputs(small, {"x": 1.0, "y": 2.0})
