@@ -2,11 +2,13 @@
 operator — read with `str.split` and built straight onto the Program.
 
 The regex of parser/shortcut.py costs ~1 µs a statement, and the Builder's calls about as much
-again; a plain line costs a third of the two (bench/parser.py). Everything the fast way would get
-wrong is declined before anything is built, and then read by the regex or the tables as before:
-another spacing, a tab, `\\r`, a comment, a constant's or a function's name, a name already bound
-or an input, an exponent in a number, a number too large. A plain line makes the same nodes, spans,
-names and operator places as the tables (tests/test_parser_shortcut.py compares all three ways).
+again; read this way, the benchmark's programs of 10⁵ nodes parse in half the time (2.2–3.2 µs a
+node against 4.3–5.7: bench/parser.py's shapes, build.PLAIN on and off). Whatever the fast way
+would get wrong is declined before anything is built, and then read by the regex or the tables as
+before: another spacing, a tab, `\\r`, a comment, non-ASCII text, a line past LONGEST, a constant's
+or a function's name, a target already bound or an input or one of its own operands, an exponent
+in a number, a number too large. A plain line makes the same nodes, spans, names and operator
+places as the tables (tests/test_parser_shortcut.py compares all three ways).
 """
 
 from __future__ import annotations
@@ -39,9 +41,8 @@ class PlainLines:
         text, bindings, inputs, bind = self.text, self.bindings, self.inputs, self.program.bind_new
         built = node = value_at = end = 0
         while built < count:
-            stop = text.find(
-                "\n", at, at + LONGEST
-            )  # bounded: `a; b; …` on one line costs no more a statement
+            # Bounded: `a; b; …` on one long line costs a statement no more than a short line does.
+            stop = text.find("\n", at, at + LONGEST)
             if stop < 0 and len(text) - at > LONGEST:
                 break
             line = text[at:stop] if stop >= 0 else text[at:]
