@@ -65,8 +65,8 @@ def reader(text: str, callbacks: dict, plain=None):
             found = first(text, start) if end == start else following(text, end)
             if found is None:
                 break
-            term, end = _term(found, text, name, number, arguments, call, infix), found.end()
-            spans = found.regs
+            spans, end = found.regs, found.end()
+            term = _term(spans, text, name, number, arguments, call, infix)
             if spans[1][0] < 0:
                 return result(term), end
             value, built, left = assign(spans[1], spans[2], term), None, left - 1
@@ -77,9 +77,8 @@ def reader(text: str, callbacks: dict, plain=None):
     return read
 
 
-def _term(found, text: str, name, number, arguments, call, infix):
-    """The value of the statement the regex found, built by the Builder's callbacks."""
-    spans = found.regs
+def _term(spans: tuple, text: str, name, number, arguments, call, infix):
+    """The value of the statement the regex found (its groups' spans), built by the Builder's callbacks."""
     if spans[3][0] >= 0:  # f(a)
         argument = number(spans[5]) if spans[5][0] >= 0 else name(spans[6])
         return call(spans[3], spans[4], arguments(argument), spans[7])
